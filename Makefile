@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each sets itself up from a bare
+# python3: the virtual environment lives in .venv/, installs are redone when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# MNIST: $DIGITREC_DATA_DIR if set, else the shared copy beside the project if there is one,
+# else digitrec's own cache/download.
+DIGITREC_DATA_DIR ?= $(wildcard $(abspath ../shared/data/mnist))
+export DIGITREC_DATA_DIR
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+DEMO_DIR ?= runs/demo
+
+.PHONY: demo test bench venv clean browser
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[train,serve,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/digitrec train --model fast --out $(DEMO_DIR) --overwrite
+	$(BIN)/digitrec evaluate $(DEMO_DIR)
+
+# Chromium for the browser tests, from Debian's packages (Playwright cannot download a browser here).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "browser tests will be skipped: /usr/bin/chromium missing and not root"; fi; }
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/reproduce_seeds.py
+
+clean:
+	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

@@ -1,0 +1,221 @@
+"""The `digitrec` command. Only this module prints; everything it calls returns values.
+
+Exit codes: 0 success, 1 bad input (a one-line `digitrec: error: ...` on stderr, no traceback),
+2 bad usage (argparse), 130 interrupted.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from .errors import DigitrecError
+
+
+def quiet_tensorflow():
+    # TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN) is noise for a CLI user
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def percent(value) -> str:
+    return f"{100 * value:.2f} %"
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def command_models(args):
+    from .models import MODELS, count_parameters, create_model
+
+    quiet_tensorflow()
+    rows = [(spec.name, f"{count_parameters(create_model(spec.name)):,}", spec.source, spec.recipe.describe()) for spec in MODELS.values()]
+    if args.json:
+        print(json.dumps([dict(zip(("name", "parameters", "source", "recipe"), row)) for row in rows], indent=2))
+        return 0
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, parameters, source, recipe in rows:
+        print(f"{name:<{widths[0]}}  {parameters:>{widths[1]}}  {source}")
+        print(f"{'':<{widths[0]}}  {'':>{widths[1]}}  recipe: {recipe}")
+    return 0
+
+
+def command_data_download(args):
+    from .data import default_cache_dir, has_mnist
+    from .download import download_mnist
+
+    folder = args.to or default_cache_dir()
+    download_mnist(folder)
+    print(f"MNIST ready in {folder}" + ("" if not has_mnist(folder) else " (4 files verified)"))
+    return 0
+
+
+def command_data_info(args):
+    import numpy as np
+
+    from .data import load_mnist, resolve_mnist_dir
+
+    folder = resolve_mnist_dir(args.data_dir)
+    (x_train, y_train), (x_test, y_test) = load_mnist(folder)
+    print(f"MNIST from {folder}")
+    print(f"train: {x_train.shape[0]:,} images {x_train.shape[1]}x{x_train.shape[2]}, test: {x_test.shape[0]:,}")
+    print("digit  " + "  ".join(f"{d:>5}" for d in range(10)))
+    print("train  " + "  ".join(f"{n:>5}" for n in np.bincount(y_train, minlength=10)))
+    print("test   " + "  ".join(f"{n:>5}" for n in np.bincount(y_test, minlength=10)))
+    return 0
+
+
+def command_train(args):
+    quiet_tensorflow()
+    from .config import TrainConfig
+    from .training import train
+
+    config = TrainConfig.from_recipe(
+        args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed,
+        limit=args.limit,
+    )
+    out_dir = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    verbose = 1 if sys.stdout.isatty() else 2
+    result = train(config, data_dir=args.data_dir, out_dir=out_dir, overwrite=args.overwrite, verbose=verbose)
+    metrics = result.metrics
+    print(
+        f"{args.model}: test accuracy {percent(metrics['test_accuracy'])}, test loss {metrics['test_loss']:.4f}, "
+        f"{metrics['train_seconds']:.1f} s training ({metrics['train_images_per_second']:,.0f} images/s)"
+    )
+    print(f"saved {result.run_dir}")
+    return 0
+
+
+def command_evaluate(args):
+    quiet_tensorflow()
+    from .evaluation import evaluate_path
+
+    metrics = evaluate_path(args.path, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    print(f"test accuracy {percent(metrics['test_accuracy'])}  test loss {metrics['test_loss']:.4f}  ({metrics['num_images']:,} images)")
+    print()
+    print("digit  precision  recall     f1  support")
+    for row in metrics["per_class"]:
+        print(f"{row['digit']:>5}  {percent(row['precision']):>9}  {percent(row['recall']):>8} {row['f1']:.4f}  {row['support']:>7}")
+    print()
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("      " + "".join(f"{d:>6}" for d in range(10)))
+    for digit, row in enumerate(metrics["confusion_matrix"]):
+        print(f"{digit:>5} " + "".join(f"{n:>6}" for n in row))
+    return 0
+
+
+def command_export(args):
+    quiet_tensorflow()
+    if args.format == "legacy":
+        from .saving import export_legacy
+
+        out_dir = export_legacy(args.path, args.out)
+        print(f"wrote {os.path.join(out_dir, 'model.json')} and {os.path.join(out_dir, 'model.weights.h5')}")
+    else:
+        from .export import export_onnx
+
+        path = export_onnx(args.path, args.out)
+        print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+# ---------------------------------------------------------------------------------------------
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def build_parser():
+    from .models import MODELS
+
+    parser = argparse.ArgumentParser(prog="digitrec", description="Handwritten-digit recognition with CNNs.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"digitrec {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = "MNIST folder (default: $DIGITREC_DATA_DIR, else the user cache, else download)"
+
+    models = commands.add_parser("models", help="list the registry: name, source, parameters, recipe")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table (default: off)")
+    models.set_defaults(run=command_models)
+
+    data_parser = commands.add_parser("data", help="fetch or look at MNIST")
+    data_commands = data_parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    download = data_commands.add_parser("download", help="download and verify MNIST into the cache")
+    download.add_argument("--to", help="destination folder (default: the user cache)")
+    download.set_defaults(run=command_data_download)
+    info = data_commands.add_parser("info", help="image counts and label distribution")
+    info.add_argument("--data-dir", help=data_help)
+    info.set_defaults(run=command_data_info)
+
+    train = commands.add_parser("train", help="train a registry model with its recipe and save the run")
+    train.add_argument("--model", required=True, choices=list(MODELS), help="registry name (see `digitrec models`)")
+    train.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's)")
+    train.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's)")
+    train.add_argument("--learning-rate", type=positive_float, help="(peak) learning rate (default: the recipe's)")
+    train.add_argument("--steps-per-epoch", type=positive_int, help="steps per epoch (default: the recipe's, else one pass)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--limit", type=positive_int, help="train on the first N training images only (default: all)")
+    train.add_argument("--out", help="run folder to create (default: runs/MODEL-TIMESTAMP)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (default: refuse)")
+    train.add_argument("--data-dir", help=data_help)
+    train.set_defaults(run=command_train)
+
+    evaluate = commands.add_parser("evaluate", help="test loss, accuracy, per-class scores, confusion matrix")
+    evaluate.add_argument("path", help="run folder, .keras, model.json or .onnx file")
+    evaluate.add_argument("--data-dir", help=data_help)
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables (default: off)")
+    evaluate.set_defaults(run=command_evaluate)
+
+    export = commands.add_parser("export", help="write the model in another format")
+    export.add_argument("path", help="run folder or .keras file")
+    export.add_argument("--format", required=True, choices=["legacy", "onnx"], help="legacy: model.json + model.weights.h5; onnx: model.onnx")
+    export.add_argument("--out", help="destination folder (default: beside the model)")
+    export.set_defaults(run=command_export)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except DigitrecError as error:
+        print(f"digitrec: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digitrec: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry_point():
+    sys.exit(main())

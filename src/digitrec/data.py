@@ -1,0 +1,338 @@
+"""MNIST in: IDX files, Kaggle CSV files, and the tutorials' preprocessing.
+
+`load_mnist()` returns `(x_train, y_train), (x_test, y_test)` exactly as
+`keras.datasets.mnist.load_data()` does: uint8 images (N, 28, 28) and uint8 labels 0-9.
+Where the files come from, in order: an explicit folder, `$DIGITREC_DATA_DIR`, the user cache
+(`$DIGITREC_CACHE_DIR`, else `$XDG_CACHE_HOME/digitrec/mnist`, else `~/.cache/digitrec/mnist`),
+else a download from the public mirrors into that cache (see `download.py`).
+
+Only NumPy is imported here, so the light inference path can use the readers too.
+"""
+
+import csv
+import gzip
+import hashlib
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DigitrecError
+
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+
+# file stem -> sha256 of the decompressed, canonical content (../shared/data/README.md)
+MNIST_FILES = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# IDX type byte -> big-endian NumPy dtype (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT")
+IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# IDX files
+# ---------------------------------------------------------------------------------------------
+
+
+def read_file_bytes(path) -> bytes:
+    """The content of `path`, decompressed if it is gzip; a clear error if it cannot be read."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DigitrecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DigitrecError(f"{path}: is a folder, not a file") from None
+    except OSError as error:
+        raise DigitrecError(f"{path}: cannot read ({error.strerror})") from None
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError:
+        raise DigitrecError(f"{path}: truncated gzip file (the compressed stream ends early)") from None
+    except (gzip.BadGzipFile, zlib.error, OSError) as error:
+        raise DigitrecError(f"{path}: corrupt gzip file ({error})") from None
+
+
+def parse_idx(content: bytes, name="<bytes>") -> np.ndarray:
+    """Decode IDX bytes; checks the magic number, the data type, the dimensions and the size."""
+    if len(content) < 4:
+        raise DigitrecError(f"{name}: not an IDX file (only {len(content)} bytes)")
+    if content[0] != 0 or content[1] != 0:
+        raise DigitrecError(f"{name}: not an IDX file (bad magic number 0x{content[:4].hex()})")
+    type_code, num_dims = content[2], content[3]
+    if type_code not in IDX_DTYPES:
+        raise DigitrecError(f"{name}: unknown IDX data type 0x{type_code:02x}")
+    if num_dims == 0:
+        raise DigitrecError(f"{name}: IDX file declares 0 dimensions")
+    header_size = 4 + 4 * num_dims
+    if len(content) < header_size:
+        raise DigitrecError(f"{name}: truncated IDX header ({len(content)} bytes, needs {header_size})")
+    shape = tuple(int(d) for d in np.frombuffer(content, dtype=">u4", count=num_dims, offset=4))
+    dtype = IDX_DTYPES[type_code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = len(content) - header_size
+    if actual != expected:
+        raise DigitrecError(
+            f"{name}: IDX size mismatch: dimensions {'x'.join(map(str, shape))} need {expected} "
+            f"data bytes, file has {actual}"
+        )
+    array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=True)
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (raw or .gz) into a NumPy array in native byte order."""
+    return parse_idx(read_file_bytes(path), name=str(path))
+
+
+def check_images(images: np.ndarray, name) -> np.ndarray:
+    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DigitrecError(
+            f"{name}: expected images of shape (N, 28, 28), found {'x'.join(map(str, images.shape))}"
+        )
+    if images.dtype != np.uint8:
+        raise DigitrecError(f"{name}: expected unsigned byte pixels, found {images.dtype}")
+    return images
+
+
+def check_labels(labels: np.ndarray, name) -> np.ndarray:
+    if labels.ndim != 1:
+        raise DigitrecError(f"{name}: expected a 1-D label array, found {labels.ndim} dimensions")
+    if labels.dtype != np.uint8:
+        raise DigitrecError(f"{name}: expected unsigned byte labels, found {labels.dtype}")
+    if labels.size and labels.max() >= NUM_CLASSES:
+        raise DigitrecError(f"{name}: label {int(labels.max())} is outside 0-9")
+    return labels
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST
+# ---------------------------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("DIGITREC_CACHE_DIR"):
+        return Path(os.environ["DIGITREC_CACHE_DIR"]) / "mnist"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "digitrec" / "mnist"
+
+
+def find_mnist_file(folder: Path, stem: str):
+    """`stem.gz` or `stem` (raw) inside `folder`, or None."""
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def has_mnist(folder) -> bool:
+    folder = Path(folder)
+    return all(find_mnist_file(folder, stem) for stem in MNIST_FILES)
+
+
+def resolve_mnist_dir(path=None, download=True) -> Path:
+    """The folder MNIST is read from: explicit path, $DIGITREC_DATA_DIR, cache, else download."""
+    if path is not None:
+        folder, origin = Path(path), "data folder"
+    elif os.environ.get("DIGITREC_DATA_DIR"):
+        folder, origin = Path(os.environ["DIGITREC_DATA_DIR"]), "$DIGITREC_DATA_DIR"
+    else:
+        folder = default_cache_dir()
+        if has_mnist(folder) or not download:
+            return folder
+        from .download import download_mnist
+
+        return download_mnist(folder)
+    if not folder.is_dir():
+        raise DigitrecError(f"{folder}: {origin} is not a folder")
+    missing = [stem for stem in MNIST_FILES if find_mnist_file(folder, stem) is None]
+    if missing:
+        raise DigitrecError(f"{folder}: {origin} has no {missing[0]}[.gz]")
+    return folder
+
+
+def load_mnist_pair(images_path, labels_path):
+    images = check_images(read_idx(images_path), images_path)
+    labels = check_labels(read_idx(labels_path), labels_path)
+    if len(images) != len(labels):
+        raise DigitrecError(f"{images_path}: {len(images)} images but {labels_path} has {len(labels)} labels")
+    return images, labels
+
+
+def load_mnist(path=None, download=True):
+    """MNIST as `(x_train, y_train), (x_test, y_test)`, like `keras.datasets.mnist.load_data()`."""
+    folder = resolve_mnist_dir(path, download=download)
+    splits = []
+    for prefix in ("train", "t10k"):
+        images = find_mnist_file(folder, f"{prefix}-images-idx3-ubyte")
+        labels = find_mnist_file(folder, f"{prefix}-labels-idx1-ubyte")
+        if images is None or labels is None:
+            raise DigitrecError(f"{folder}: no MNIST {prefix} files here")
+        splits.append(load_mnist_pair(images, labels))
+    return tuple(splits)
+
+
+def mnist_checksums(path=None) -> dict:
+    """sha256 of each MNIST file's decompressed content, for the record kept beside a model."""
+    folder = resolve_mnist_dir(path)
+    return {
+        stem: hashlib.sha256(read_file_bytes(find_mnist_file(folder, stem))).hexdigest()
+        for stem in MNIST_FILES
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The tutorials' preprocessing
+# ---------------------------------------------------------------------------------------------
+
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]: what every model here takes."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    return images.astype(np.float32) / 255.0
+
+
+def one_hot(labels: np.ndarray, num_classes=NUM_CLASSES) -> np.ndarray:
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DigitrecError(f"labels must be in 0-{num_classes - 1}, found {labels.min()}-{labels.max()}")
+    return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def train_validation_split(images, labels, validation_fraction, random_state):
+    """Same rows as scikit-learn's `train_test_split(..., test_size=f, random_state=s)`.
+
+    codeastar's tutorial holds out 8 % with random_state 7; this reproduces its split without
+    depending on scikit-learn (ShuffleSplit: a RandomState permutation, test rows first).
+    """
+    count = len(images)
+    num_validation = int(np.ceil(validation_fraction * count))
+    permutation = np.random.RandomState(random_state).permutation(count)
+    validation, train = permutation[:num_validation], permutation[num_validation:]
+    return (images[train], labels[train]), (images[validation], labels[validation])
+
+
+# ---------------------------------------------------------------------------------------------
+# Kaggle "Digit Recognizer" CSV files
+# ---------------------------------------------------------------------------------------------
+
+
+def read_kaggle_csv(path):
+    """Read Kaggle's `train.csv` (label,pixel0..pixel783) or `test.csv` (pixel0..pixel783).
+
+    Returns `(images, labels)`: uint8 (N, 28, 28) and uint8 (N,), labels None for test.csv.
+    """
+    path = Path(path)
+    try:
+        handle = open(path, newline="", encoding="utf-8")
+    except FileNotFoundError:
+        raise DigitrecError(f"{path}: no such file") from None
+    except OSError as error:
+        raise DigitrecError(f"{path}: cannot read ({error.strerror})") from None
+    with handle:
+        try:
+            header = next(csv.reader([handle.readline()]), [])
+        except UnicodeDecodeError:
+            raise DigitrecError(f"{path}: not a text CSV file") from None
+        header = [column.strip() for column in header]
+        pixel_columns = [f"pixel{i}" for i in range(NUM_PIXELS)]
+        if header == ["label", *pixel_columns]:
+            has_labels = True
+        elif header == pixel_columns:
+            has_labels = False
+        else:
+            expected = ["label", *pixel_columns] if header[:1] == ["label"] else pixel_columns
+            missing = [column for column in expected if column not in header]
+            extra = [column for column in header if column not in expected]
+            if missing:
+                problem = f"missing column {missing[0]!r}"
+            elif extra:
+                problem = f"unexpected column {extra[0]!r}"
+            else:
+                problem = "columns out of order"
+            raise DigitrecError(f"{path}: line 1: {problem} (expected label,pixel0..pixel783 or pixel0..pixel783)")
+        try:
+            body = handle.read()
+        except UnicodeDecodeError:
+            raise DigitrecError(f"{path}: not a text CSV file") from None
+    num_columns = len(header)
+    values = parse_csv_numbers(body, num_columns, path)
+    pixels = values[:, 1:] if has_labels else values
+    if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
+        row, column = np.argwhere((pixels < 0) | (pixels > 255))[0]
+        raise DigitrecError(
+            f"{path}: line {row + 2}: pixel{column} = {format_number(pixels[row, column])} is outside 0-255"
+        )
+    images = pixels.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    labels = None
+    if has_labels:
+        label_values = values[:, 0]
+        bad = np.flatnonzero((label_values < 0) | (label_values > 9))
+        if bad.size:
+            raise DigitrecError(
+                f"{path}: line {bad[0] + 2}: label {format_number(label_values[bad[0]])} is outside 0-9"
+            )
+        labels = label_values.astype(np.uint8)
+    return images, labels
+
+
+def format_number(value) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def parse_csv_numbers(body: str, num_columns: int, path) -> np.ndarray:
+    """Whole numbers in `body` as an (N, num_columns) array; names the line of the first problem."""
+    lines = body.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        return np.zeros((0, num_columns), dtype=np.float64)
+    try:
+        values = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2)
+        if values.shape[1] == num_columns and np.isfinite(values).all() and (values == np.round(values)).all():
+            return values
+    except ValueError:
+        pass
+    # the fast path failed: scan line by line to say exactly where and what
+    for line_number, line in enumerate(lines, start=2):
+        fields = line.split(",")
+        if len(fields) != num_columns:
+            raise DigitrecError(f"{path}: line {line_number}: {len(fields)} columns, expected {num_columns}")
+        for column, field in enumerate(fields):
+            try:
+                number = float(field)
+            except ValueError:
+                raise DigitrecError(f"{path}: line {line_number}: {field.strip()!r} is not a number") from None
+            if not np.isfinite(number) or number != round(number):
+                raise DigitrecError(f"{path}: line {line_number}: {field.strip()!r} is not a whole number")
+    raise DigitrecError(f"{path}: cannot parse as CSV")  # unreachable in practice
+
+
+def write_kaggle_csv(path, images, labels=None):
+    """Write images (and labels) in Kaggle's Digit Recognizer layout (used by tests and demos)."""
+    from .files import write_text
+
+    images = np.asarray(images).reshape(len(images), NUM_PIXELS)
+    header = ",".join(([] if labels is None else ["label"]) + [f"pixel{i}" for i in range(NUM_PIXELS)])
+    rows = images if labels is None else np.column_stack([np.asarray(labels), images])
+    body = "\n".join(",".join(map(str, row)) for row in rows.tolist())
+    write_text(path, header + "\n" + body + "\n")
+    return Path(path)

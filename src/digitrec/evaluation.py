@@ -1,0 +1,74 @@
+"""Evaluate a model on MNIST's test set: loss, accuracy, per-class scores, confusion matrix.
+
+`metrics_from_probabilities` is pure NumPy (the tests check it against hand-computed values);
+`evaluate` runs a model (Keras, or the ONNX predictor) and returns the same dict.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from . import data, files
+
+EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] in categorical cross-entropy
+
+
+def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """Metrics for (N, 10) softmax rows against integer labels (N,)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = probabilities.argmax(axis=1)
+    clipped = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1 - EPSILON)
+    confusion = np.zeros((data.NUM_CLASSES, data.NUM_CLASSES), dtype=np.int64)  # rows: true, columns: predicted
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = []
+    for digit in range(data.NUM_CLASSES):
+        true_positive = int(confusion[digit, digit])
+        predicted_count = int(confusion[:, digit].sum())
+        support = int(confusion[digit, :].sum())
+        precision = true_positive / predicted_count if predicted_count else 0.0
+        recall = true_positive / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class.append(
+            {"digit": digit, "precision": precision, "recall": recall, "f1": f1, "support": support}
+        )
+    return {
+        "test_loss": float(-np.log(clipped).mean()) if len(labels) else 0.0,
+        "test_accuracy": float((predicted == labels).mean()) if len(labels) else 0.0,
+        "num_images": int(len(labels)),
+        "per_class": per_class,
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def predict_probabilities(model, images: np.ndarray) -> np.ndarray:
+    """Softmax rows for uint8 (N, 28, 28) images from a Keras model or a digitrec ONNX model."""
+    x = data.scale_images(images)
+    if hasattr(model, "probabilities"):
+        return model.probabilities(x)
+    return np.asarray(model.predict(x, batch_size=1024, verbose=0))
+
+
+def evaluate(model, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Metrics of `model` on uint8 images (N, 28, 28) with labels (N,)."""
+    return metrics_from_probabilities(predict_probabilities(model, images), labels)
+
+
+def evaluate_path(path, data_dir=None) -> dict:
+    """Load the model at `path` (run folder, .keras, model.json, .onnx), evaluate it on the MNIST
+    test set and write the metrics to `metrics.json` beside it (keeping training figures there)."""
+    from .saving import load_any_model, model_folder
+
+    model = load_any_model(path)
+    _, (test_images, test_labels) = data.load_mnist(data_dir)
+    metrics = evaluate(model, test_images, test_labels)
+    metrics_path = model_folder(path) / "metrics.json"
+    previous = {}
+    if metrics_path.is_file():
+        previous = files.read_json(metrics_path)
+    files.write_json(metrics_path, {**previous, **metrics})
+    return metrics
+
+
+def write_metrics(folder: Path, metrics: dict):
+    files.write_json(Path(folder) / "metrics.json", metrics)

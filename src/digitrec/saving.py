@@ -1,0 +1,151 @@
+"""Load saved models safely and export the tutorials' legacy pair (model.json + model.weights.h5).
+
+A run folder holds `model.keras`; `.keras` files load with `safe_mode=True` (no arbitrary code).
+The legacy JSON architecture goes through `keras.models.model_from_json`, which has no safe
+mode, so every object it names is first checked against an allow-list: only Keras's own layers
+from the list below, and only Keras's own initializers, regularizers, constraints and dtype
+policies. A `Lambda` layer or anything registered from outside Keras is refused.
+"""
+
+from pathlib import Path
+
+from . import files
+from .errors import DigitrecError
+
+MODEL_FILE = "model.keras"
+LEGACY_ARCHITECTURE = "model.json"
+LEGACY_WEIGHTS = "model.weights.h5"
+ONNX_FILE = "model.onnx"
+
+ALLOWED_LAYERS = frozenset(
+    {
+        "InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D",
+        "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense", "Dropout", "SpatialDropout2D", "Flatten",
+        "Reshape", "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax",
+        "Rescaling", "ZeroPadding2D", "Add", "Concatenate", "RandomRotation", "RandomZoom", "RandomTranslation",
+    }
+)
+ALLOWED_MODELS = frozenset({"Sequential", "Functional", "Model"})
+ALLOWED_OBJECT_MODULES = frozenset(
+    {"keras.initializers", "keras.regularizers", "keras.constraints", "keras.optimizers", "keras.optimizers.schedules",
+     "keras.losses", "keras.metrics"}
+)
+ALLOWED_KERAS_OBJECTS = frozenset({"DTypePolicy", "FloatDTypePolicy", *ALLOWED_MODELS})
+
+
+def check_architecture(node, name, is_layer=True):
+    """Raise DigitrecError if the serialized Keras config `node` names anything not allowed."""
+    if isinstance(node, list):
+        for item in node:
+            check_architecture(item, name, is_layer)
+        return
+    if not isinstance(node, dict):
+        return
+    if "class_name" in node:
+        class_name, module = node.get("class_name"), node.get("module") or "keras"
+        registered = node.get("registered_name")
+        if registered not in (None, class_name):
+            raise DigitrecError(f"{name}: refusing custom object {registered!r}")
+        if module == "keras.layers" or (is_layer and class_name not in ALLOWED_KERAS_OBJECTS):
+            if class_name not in ALLOWED_LAYERS:
+                raise DigitrecError(f"{name}: refusing layer class {class_name!r} (not on the allow-list)")
+        elif module == "keras":
+            if class_name not in ALLOWED_KERAS_OBJECTS:
+                raise DigitrecError(f"{name}: refusing object {class_name!r} (not on the allow-list)")
+        elif module not in ALLOWED_OBJECT_MODULES:
+            raise DigitrecError(f"{name}: refusing object {class_name!r} from module {module!r}")
+    for key, value in node.items():
+        # "layers" holds layers; every other nested config holds plain objects
+        check_architecture(value, name, is_layer=(key == "layers"))
+
+
+def model_folder(path) -> Path:
+    """The folder that holds (or is) the model at `path`."""
+    path = Path(path)
+    return path if path.is_dir() else path.parent
+
+
+def resolve_model_path(path) -> Path:
+    """The model file meant by `path`: a run folder's model.keras, else its model.json, else model.onnx."""
+    path = Path(path)
+    if path.is_dir():
+        for candidate in (MODEL_FILE, LEGACY_ARCHITECTURE, ONNX_FILE):
+            if (path / candidate).is_file():
+                return path / candidate
+        raise DigitrecError(f"{path}: no {MODEL_FILE}, {LEGACY_ARCHITECTURE} or {ONNX_FILE} in this folder")
+    if not path.exists():
+        raise DigitrecError(f"{path}: no such file or folder")
+    if path.suffix not in (".keras", ".json", ".onnx"):
+        raise DigitrecError(f"{path}: unknown model format (expected a run folder, .keras, .json or .onnx)")
+    return path
+
+
+def load_keras_file(path: Path):
+    import keras
+
+    import digitrec.schedules  # noqa: F401  registers OneCycle, which saved optimizers refer to
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad file; the user needs one line
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DigitrecError(f"{path}: not a loadable Keras model ({reason[:200]})") from None
+
+
+def load_legacy(architecture_path: Path, weights_path=None):
+    """Load a model.json + model.weights.h5 pair after checking the JSON against the allow-list."""
+    import keras
+
+    text = architecture_path.read_text(encoding="utf-8", errors="replace")
+    config = files.read_json(architecture_path)
+    check_architecture(config, architecture_path)
+    if weights_path is None:
+        stem = architecture_path.name.removesuffix(".json")
+        weights_path = architecture_path.with_name(f"{stem}.weights.h5")
+    if not Path(weights_path).is_file():
+        raise DigitrecError(f"{weights_path}: no such weights file beside {architecture_path.name}")
+    try:
+        model = keras.models.model_from_json(text)
+    except Exception as error:
+        raise DigitrecError(f"{architecture_path}: not a Keras architecture ({str(error)[:200]})") from None
+    try:
+        model.load_weights(weights_path)
+    except Exception as error:
+        raise DigitrecError(f"{weights_path}: weights do not fit {architecture_path.name} ({str(error)[:200]})") from None
+    return model
+
+
+def load_model(path):
+    """A Keras model from a run folder, a `.keras` file or a legacy `model.json` (+ weights)."""
+    resolved = resolve_model_path(path)
+    if resolved.suffix == ".onnx":
+        raise DigitrecError(f"{resolved}: an ONNX model cannot be loaded into Keras; give a .keras file or run folder")
+    if resolved.suffix == ".json":
+        return load_legacy(resolved)
+    return load_keras_file(resolved)
+
+
+def load_any_model(path):
+    """A model `evaluate` can run: ONNX through ONNX Runtime, everything else through Keras."""
+    resolved = resolve_model_path(path)
+    if resolved.suffix == ".onnx":
+        from .inference import OnnxModel
+
+        return OnnxModel(resolved)
+    return load_model(resolved)
+
+
+def export_legacy(path, out_dir=None) -> Path:
+    """Write the tutorials' `model.json` + `model.weights.h5` for the model at `path`."""
+    import json
+
+    model = load_model(path)
+    out_dir = Path(out_dir) if out_dir is not None else model_folder(path)
+    architecture = json.loads(model.to_json())
+    # the tutorials' JSON is the architecture alone; a compiled optimizer (with digitrec's
+    # schedule) would only make plain Keras trip over a class it does not know
+    architecture.pop("compile_config", None)
+    files.write_text(out_dir / LEGACY_ARCHITECTURE, json.dumps(architecture, indent=2))
+    with files.atomic_path(out_dir / LEGACY_WEIGHTS, suffix=".weights.h5") as temporary:
+        model.save_weights(temporary)
+    return out_dir

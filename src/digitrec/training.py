@@ -1,0 +1,206 @@
+"""Train a registry model with its recipe and save the run.
+
+`train(config)` returns a `TrainResult` (the Keras model, its history, test metrics and the run
+folder). A run folder holds `model.keras`, `config.json` (the resolved config, library versions
+and data checksums), `history.json` and `metrics.json`; it is assembled in a staging folder and
+renamed into place at the end, so an interrupted run leaves nothing half-written.
+"""
+
+import dataclasses
+import hashlib
+import platform
+import time
+from pathlib import Path
+from typing import Optional
+
+import keras
+import numpy as np
+from keras import layers
+
+from . import data, files
+from .config import TrainConfig
+from .models import count_parameters, create_model, get_spec
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: object  # the trained keras.Model
+    history: dict  # metric name -> list with one value per epoch
+    metrics: dict  # test_loss, test_accuracy, timings
+    run_dir: Optional[Path]  # where the run was saved, None when not saved
+
+
+class RepeatingBatches(keras.utils.PyDataset):
+    """Shuffled batches that run on across epochs, for recipes with a fixed steps_per_epoch.
+
+    Keras's array adapter stops when the arrays run out; codeastar's recipe (30 epochs of 640
+    steps of 64 from 55,200 images) needs batches that wrap around into a fresh permutation.
+    """
+
+    def __init__(self, images, labels, batch_size, steps_per_epoch, seed):
+        super().__init__()
+        self.images, self.labels = images, labels
+        self.batch_size, self.steps_per_epoch = batch_size, steps_per_epoch
+        self.rng = np.random.default_rng(seed)
+        self.order = np.empty(0, dtype=np.int64)
+
+    def __len__(self):
+        return self.steps_per_epoch
+
+    def __getitem__(self, index):
+        while len(self.order) < self.batch_size:
+            self.order = np.concatenate([self.order, self.rng.permutation(len(self.images))])
+        batch, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
+        return self.images[batch], self.labels[batch]
+
+
+def build_optimizer(config: TrainConfig, steps_per_epoch: int):
+    from .schedules import OneCycle
+
+    learning_rate = config.learning_rate
+    if config.schedule == "one_cycle":
+        learning_rate = OneCycle(config.learning_rate, total_steps=steps_per_epoch * config.epochs)
+    if config.optimizer == "adadelta":
+        # Keras 2's defaults, which the tutorial relied on; Keras 3 changed them and it stalls
+        return keras.optimizers.Adadelta(learning_rate=learning_rate, rho=0.95, epsilon=1e-7)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate)
+    return keras.optimizers.Adam(learning_rate=learning_rate)
+
+
+def build_callbacks(config: TrainConfig):
+    from .schedules import EpochRecorder
+
+    callbacks = [EpochRecorder()]
+    if config.schedule == "reduce_on_plateau":
+        # codeastar's settings; the recorder runs first so this sees the epoch's val_accuracy
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", factor=0.3, patience=3, min_lr=1e-4)
+        )
+    return callbacks
+
+
+def augmentation_layers(augmentation):
+    return [
+        layers.RandomRotation(augmentation.rotation_degrees / 360.0, fill_mode="constant"),
+        layers.RandomZoom(augmentation.zoom, augmentation.zoom, fill_mode="constant"),
+        layers.RandomTranslation(augmentation.shift, augmentation.shift, fill_mode="constant"),
+    ]
+
+
+def compile_model(model, optimizer="adam"):
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def array_checksums(**arrays) -> dict:
+    return {name: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() for name, a in arrays.items()}
+
+
+def library_versions() -> dict:
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "keras": keras.__version__}
+    versions["backend"] = keras.backend.backend()
+    try:
+        import tensorflow
+
+        versions["tensorflow"] = tensorflow.__version__
+    except ImportError:
+        pass
+    from . import __version__
+
+    versions["digitrec"] = __version__
+    return versions
+
+
+def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrite=False, verbose=0) -> TrainResult:
+    """Train `config.model` with `config`; save the run to `out_dir` when given.
+
+    `mnist` is `((x_train, y_train), (x_test, y_test))` as `load_mnist()` returns it (uint8); when
+    None it is loaded from `data_dir` (or the usual places, see `data.load_mnist`).
+    """
+    data_record = {}
+    if mnist is None:
+        folder = data.resolve_mnist_dir(data_dir)
+        mnist = data.load_mnist(folder)
+        data_record = {"folder": str(folder.resolve()), "files_sha256": data.mnist_checksums(folder)}
+    (train_images, train_labels), (test_images, test_labels) = mnist
+    if config.limit is not None:
+        train_images, train_labels = train_images[: config.limit], train_labels[: config.limit]
+    data_record["arrays_sha256"] = array_checksums(
+        x_train=train_images, y_train=train_labels, x_test=test_images, y_test=test_labels
+    )
+
+    if config.validation == "split":
+        (train_images, train_labels), validation = data.train_validation_split(
+            train_images, train_labels, config.validation_fraction, config.validation_seed
+        )
+    else:
+        validation = (test_images, test_labels)
+    x_train, y_train = data.scale_images(train_images), data.one_hot(train_labels)
+    x_validation, y_validation = data.scale_images(validation[0]), data.one_hot(validation[1])
+
+    keras.utils.set_random_seed(config.seed)
+    model = create_model(config.model)
+    trainer = model
+    if config.augmentation is not None:
+        # the augmentation layers share nothing with the model: train through them, save without
+        trainer = keras.Sequential([keras.Input(shape=model.input_shape[1:]), *augmentation_layers(config.augmentation), model])
+
+    steps_per_epoch = config.steps_per_epoch or int(np.ceil(len(x_train) / config.batch_size))
+    compile_model(trainer, build_optimizer(config, steps_per_epoch))
+    fit_arguments = dict(
+        epochs=config.epochs,
+        validation_data=(x_validation, y_validation),
+        callbacks=build_callbacks(config),
+        verbose=verbose,
+    )
+    started = time.perf_counter()
+    if config.steps_per_epoch:
+        batches = RepeatingBatches(x_train, y_train, config.batch_size, config.steps_per_epoch, config.seed)
+        fit = trainer.fit(batches, **fit_arguments)
+    else:
+        fit = trainer.fit(x_train, y_train, batch_size=config.batch_size, shuffle=True, **fit_arguments)
+    train_seconds = time.perf_counter() - started
+    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+
+    if trainer is not model:
+        compile_model(model)
+    test_loss, test_accuracy = model.evaluate(
+        data.scale_images(test_images), data.one_hot(test_labels), batch_size=1024, verbose=0
+    )
+    images_seen = steps_per_epoch * config.batch_size * config.epochs
+    if not config.steps_per_epoch:
+        images_seen = len(x_train) * config.epochs
+    metrics = {
+        "test_loss": float(test_loss),
+        "test_accuracy": float(test_accuracy),
+        "train_seconds": train_seconds,
+        "train_images_per_second": images_seen / train_seconds,
+        "epochs": config.epochs,
+    }
+    run_dir = None
+    if out_dir is not None:
+        run_dir = save_run(out_dir, model, config, history, metrics, data_record, overwrite)
+    return TrainResult(model=model, history=history, metrics=metrics, run_dir=run_dir)
+
+
+def run_record(model, config: TrainConfig, data_record: dict) -> dict:
+    spec = get_spec(config.model)
+    return {
+        "model": {"name": spec.name, "source": spec.source, "parameters": count_parameters(model)},
+        "config": config.to_dict(),
+        "data": data_record,
+        "versions": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def save_run(out_dir, model, config, history, metrics, data_record, overwrite=False) -> Path:
+    """Write model.keras, config.json, history.json and metrics.json; all or nothing."""
+    out_dir = Path(out_dir)
+    with files.atomic_directory(out_dir, overwrite=overwrite) as staging:
+        model.save(staging / "model.keras")
+        files.write_json(staging / "config.json", run_record(model, config, data_record))
+        files.write_json(staging / "history.json", history)
+        files.write_json(staging / "metrics.json", metrics)
+    return out_dir

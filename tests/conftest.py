@@ -1,0 +1,77 @@
+"""Shared fixtures: real MNIST from $DIGITREC_DATA_DIR (or ../shared/data/mnist), small slices of
+it, and one small model trained once per session."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_mnist_dir():
+    candidates = [os.environ.get("DIGITREC_DATA_DIR"), PROJECT_ROOT.parent / "shared" / "data" / "mnist"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "t10k-labels-idx1-ubyte.gz").is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    folder = find_mnist_dir()
+    if folder is None:
+        pytest.skip("MNIST not found: set DIGITREC_DATA_DIR to a folder holding the four .gz files")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir):
+    from digitrec.data import load_mnist
+
+    return load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist):
+    """3,000 training and 500 test images of real MNIST: enough to learn, fast to train."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    return (x_train[:3000], y_train[:3000]), (x_test[:500], y_test[:500])
+
+
+@pytest.fixture(scope="session")
+def trained_run(small_mnist, tmp_path_factory):
+    """The `fast` model trained for one epoch on the small slice and saved as a run folder."""
+    from digitrec.config import TrainConfig
+    from digitrec.training import train
+
+    config = TrainConfig.from_recipe("fast", epochs=2, batch_size=64, learning_rate=0.01)
+    out_dir = tmp_path_factory.mktemp("runs") / "fast"
+    return train(config, mnist=small_mnist, out_dir=out_dir)
+
+
+@pytest.fixture
+def isolated_env(monkeypatch, tmp_path):
+    """No data folder or cache from the developer's machine leaks into the test."""
+    monkeypatch.delenv("DIGITREC_DATA_DIR", raising=False)
+    monkeypatch.setenv("DIGITREC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("DIGITREC_MNIST_MIRRORS", raising=False)
+    return tmp_path
+
+
+def write_idx(path, array, type_code=0x08, magic=None):
+    """Write `array` as an IDX file (gzip if the name ends in .gz); `magic` overrides the header."""
+    import gzip
+    import struct
+
+    array = np.asarray(array)
+    header = magic if magic is not None else bytes([0, 0, type_code, array.ndim])
+    header += b"".join(struct.pack(">I", d) for d in array.shape)
+    content = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    path = Path(path)
+    path.write_bytes(gzip.compress(content) if path.suffix == ".gz" else content)
+    return path

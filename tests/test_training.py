@@ -1,0 +1,96 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from digitrec.config import TrainConfig
+from digitrec.errors import DigitrecError
+from digitrec.schedules import OneCycle
+from digitrec.training import RepeatingBatches, train
+
+
+def test_smoke_training_learns(trained_run):
+    # 3,000 real MNIST images, two epochs: far above chance (10 %)
+    assert trained_run.metrics["test_accuracy"] > 0.85
+    assert len(trained_run.history["loss"]) == 2
+    assert trained_run.history["loss"][1] < trained_run.history["loss"][0]
+
+
+def test_run_folder_holds_model_config_history_metrics(trained_run):
+    run_dir = trained_run.run_dir
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "history.json", "metrics.json", "model.keras"]
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["model"] == {"name": "fast", "source": record["model"]["source"], "parameters": 109_018}
+    assert record["config"]["epochs"] == 2 and record["config"]["batch_size"] == 64
+    assert record["versions"]["keras"] == keras.__version__ and record["versions"]["backend"] == "tensorflow"
+    assert set(record["data"]["arrays_sha256"]) == {"x_train", "y_train", "x_test", "y_test"}
+    history = json.loads((run_dir / "history.json").read_text())
+    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"}
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == pytest.approx(trained_run.metrics["test_accuracy"])
+    assert TrainConfig.from_dict(record["config"]) == TrainConfig.from_recipe("fast", epochs=2, batch_size=64, learning_rate=0.01)
+
+
+def test_config_from_recipe_and_overrides():
+    config = TrainConfig.from_recipe("codeastar_cnn", epochs=3)
+    assert config.epochs == 3 and config.batch_size == 64 and config.augmentation.shift == 0.1
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(DigitrecError, match="--epochs must be at least 1, got 0"):
+        TrainConfig.from_recipe("fast", epochs=0)
+
+
+def test_augmented_split_recipe_with_fixed_steps(small_mnist, tmp_path):
+    # codeastar's recipe in miniature: augmentation, 8 % split, fixed steps, ReduceLROnPlateau
+    config = TrainConfig.from_recipe("codeastar_cnn", epochs=2, steps_per_epoch=20, limit=1000)
+    result = train(config, mnist=small_mnist)
+    assert len(result.history["val_accuracy"]) == 2
+    assert result.history["learning_rate"] == [pytest.approx(0.001)] * 2
+    assert result.metrics["test_accuracy"] > 0.3
+    # the saved model is the bare architecture, without the augmentation layers
+    assert result.model.name == "codeastar_cnn" and len(result.model.layers) == 8
+
+
+def test_repeating_batches_wrap_into_a_new_permutation():
+    images = np.arange(10).reshape(10, 1)
+    batches = RepeatingBatches(images, images, batch_size=4, steps_per_epoch=5, seed=0)
+    seen = np.concatenate([batches[i][0].ravel() for i in range(5)])  # 20 images from 10
+    assert len(batches) == 5 and len(seen) == 20
+    assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
+
+
+def test_one_cycle_rises_then_falls():
+    schedule = OneCycle(0.01, total_steps=100)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in range(101)]
+    assert rates[0] == pytest.approx(0.01 / 25)
+    assert max(rates) == pytest.approx(0.01) and int(np.argmax(rates)) == 25
+    assert rates[-1] < 1e-6
+    assert all(a <= b for a, b in zip(rates[:25], rates[1:26])) and all(a >= b for a, b in zip(rates[25:], rates[26:]))
+
+
+def test_same_seed_same_weights(small_mnist):
+    config = TrainConfig.from_recipe("fast", epochs=1, limit=512, batch_size=128)
+    first = train(config, mnist=small_mnist).model.get_weights()
+    second = train(config, mnist=small_mnist).model.get_weights()
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_existing_run_folder_is_not_replaced_without_overwrite(small_mnist, trained_run):
+    before = (trained_run.run_dir / "model.keras").read_bytes()
+    config = TrainConfig.from_recipe("fast", epochs=1, limit=256)
+    with pytest.raises(DigitrecError, match=r"fast: already exists; choose another --out or pass --overwrite"):
+        train(config, mnist=small_mnist, out_dir=trained_run.run_dir)
+    assert (trained_run.run_dir / "model.keras").read_bytes() == before
+
+
+def test_interrupted_run_leaves_nothing(small_mnist, tmp_path, monkeypatch):
+    import digitrec.training as training
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.files, "write_json", fail)  # dies after model.keras was written
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig.from_recipe("fast", epochs=1, limit=256), mnist=small_mnist, out_dir=tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
