@@ -233,10 +233,15 @@ BATCH_NORM_MOMENTUM = 0.9
 @register(
     "fast",
     source="digitrec: least wall time to 99 % (batch norm, one-cycle, few FLOPs)",
-    recipe=Recipe(optimizer="adam", learning_rate=0.005, batch_size=128, epochs=1, schedule="one_cycle"),
+    recipe=Recipe(optimizer="adam", learning_rate=0.005, batch_size=128, epochs=2, schedule="one_cycle"),
 )
 def fast():
-    """Conv 16 5x5 -> BN -> Pool -> Conv 32 3x3 -> BN -> Pool -> Dense 128; about 109k params."""
+    """Conv 16 5x5 -> BN -> Pool -> Conv 32 3x3 -> BN -> Pool -> Dense 128; 109,018 params.
+
+    Recipe chosen by a sweep on this 2-core CPU (seeds 0-2): one epoch lands at 98.9-99.06 %
+    whatever the batch (64-256) or peak rate (0.003-0.01), too close to 99 % to promise; two
+    epochs at batch 128, peak 0.005 reached 99.17 % in 15 s of training.
+    """
     import keras
     from keras import layers
 

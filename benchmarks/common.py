@@ -1,0 +1,39 @@
+"""Helpers shared by the benchmarks: where results go and how the README shows them."""
+
+import json
+import os
+import platform
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def write_results(path, results):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.partial")
+    temporary.write_text(json.dumps(results, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def update_readme_section(name, text):
+    """Replace the README text between <!-- bench:NAME --> and <!-- /bench:NAME -->."""
+    readme = README.read_text()
+    pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
+    if not pattern.search(readme):
+        raise SystemExit(f"README.md has no <!-- bench:{name} --> section")
+    README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))

@@ -1,0 +1,131 @@
+"""Reproduce the tutorials: train every registry model with its recipe on full MNIST.
+
+Writes benchmarks/results/reproduce_seeds.json and the table between the README's markers:
+test accuracy, epochs, wall time (whole `digitrec train` process), training images/s and the
+command. It also times plain Keras `fit` of keras_mnist_cnn against `digitrec train` of the same
+model and recipe for a few epochs, alternating, and reports digitrec's throughput as a ratio.
+
+    python benchmarks/reproduce_seeds.py                 # everything (about 40 minutes here)
+    python benchmarks/reproduce_seeds.py --models fast   # a subset; other rows are kept
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import machine_description, update_readme_section, write_results  # noqa: E402
+
+TARGETS = {"keras_mnist_cnn": 0.990, "codeastar_cnn": 0.993, "seed004_cnn": 0.988, "seed002_cnn": 0.990, "fast": 0.990, "best": 0.996}
+RESULTS = ROOT / "benchmarks" / "results" / "reproduce_seeds.json"
+
+PLAIN_KERAS = r"""
+import json, sys, time
+import keras
+from keras import layers
+from digitrec.data import load_mnist, one_hot, scale_images
+(x_train, y_train), (x_test, y_test) = load_mnist()
+x_train, y_train, x_test, y_test = scale_images(x_train), one_hot(y_train), scale_images(x_test), one_hot(y_test)
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(32, (3, 3), activation="relu"),
+    layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25), layers.Flatten(),
+    layers.Dense(128, activation="relu"), layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-7), metrics=["accuracy"])
+epochs = int(sys.argv[1])
+started = time.perf_counter()
+model.fit(x_train, y_train, batch_size=128, epochs=epochs, verbose=0, validation_data=(x_test, y_test))
+seconds = time.perf_counter() - started
+print(json.dumps({"train_seconds": seconds, "train_images_per_second": len(x_train) * epochs / seconds}))
+"""
+
+
+def digitrec_command(name, extra=()):
+    return ["digitrec", "train", "--model", name, *extra]
+
+
+def run_digitrec(name, out_dir, extra=()):
+    binary = str(Path(sys.executable).with_name("digitrec"))
+    command = [binary, *digitrec_command(name, extra)[1:], "--out", str(out_dir), "--overwrite"]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - started
+    metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
+    return {**metrics, "wall_seconds": wall}
+
+
+def run_plain_keras(epochs):
+    output = subprocess.run([sys.executable, "-c", PLAIN_KERAS, str(epochs)], check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def table(results) -> str:
+    lines = [
+        "| model | test accuracy | target | epochs | wall time | train images/s | command |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, row in results["models"].items():
+        verdict = "✓" if row["test_accuracy"] >= TARGETS[name] else "✗"
+        lines.append(
+            f"| `{name}` | {100 * row['test_accuracy']:.2f} % {verdict} | ≥{100 * TARGETS[name]:.1f} % | {row['epochs']} "
+            f"| {row['wall_seconds']:.0f} s | {row['train_images_per_second']:,.0f} | `{' '.join(row['command'])}` |"
+        )
+    ratio = results.get("throughput_ratio")
+    if ratio:
+        lines.append("")
+        lines.append(
+            f"Wrapper overhead: `digitrec train --model keras_mnist_cnn --epochs {ratio['epochs']}` trained at "
+            f"{ratio['digitrec_images_per_second']:,.0f} images/s, plain Keras `fit` of the same model and recipe at "
+            f"{ratio['keras_images_per_second']:,.0f} images/s: ratio **{ratio['ratio']:.3f}** (best of {ratio['repeats']} alternating runs each)."
+        )
+    lines.append("")
+    lines.append(f"Measured {results['measured']} on {results['machine']} with `make bench`.")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="*", default=list(TARGETS), help="models to train (default: all)")
+    parser.add_argument("--ratio-epochs", type=int, default=2, help="epochs for the wrapper-overhead comparison (default: 2)")
+    parser.add_argument("--ratio-repeats", type=int, default=2, help="alternating runs of each side (default: 2)")
+    parser.add_argument("--skip-ratio", action="store_true", help="do not measure the wrapper overhead (default: measure)")
+    args = parser.parse_args()
+
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"models": {}}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in args.models:
+            print(f"training {name} ...", flush=True)
+            row = run_digitrec(name, Path(scratch) / name)
+            row["command"] = digitrec_command(name)
+            results["models"][name] = row
+            print(f"  {name}: {100 * row['test_accuracy']:.2f} % in {row['wall_seconds']:.0f} s", flush=True)
+        results["models"] = {name: results["models"][name] for name in TARGETS if name in results["models"]}
+        if not args.skip_ratio:
+            epochs = args.ratio_epochs
+            digitrec_rates, keras_rates = [], []
+            for _ in range(args.ratio_repeats):
+                keras_rates.append(run_plain_keras(epochs)["train_images_per_second"])
+                extra = ["--epochs", str(epochs)]
+                digitrec_rates.append(run_digitrec("keras_mnist_cnn", Path(scratch) / "ratio", extra)["train_images_per_second"])
+            results["throughput_ratio"] = {
+                "epochs": epochs,
+                "repeats": args.ratio_repeats,
+                "digitrec_images_per_second": max(digitrec_rates),
+                "keras_images_per_second": max(keras_rates),
+                "ratio": max(digitrec_rates) / max(keras_rates),
+            }
+            print(f"throughput ratio digitrec/keras: {results['throughput_ratio']['ratio']:.3f}", flush=True)
+    results["measured"] = time.strftime("%Y-%m-%d")
+    results["machine"] = machine_description()
+    write_results(RESULTS, results)
+    update_readme_section("reproduce-seeds", table(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
