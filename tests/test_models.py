@@ -14,6 +14,7 @@ EXPECTED_PARAMETERS = {
     "seed002_cnn": 1_207_498,
     "fast": 109_018,
     "best": 468_778,
+    "robust": 468_778,
 }
 
 

@@ -130,6 +130,93 @@ def command_export(args):
     return 0
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def is_idx(path) -> bool:
+    name = path.name.lower()
+    return name.endswith(("-ubyte", "-ubyte.gz", ".idx", ".idx.gz"))
+
+
+def expand_inputs(paths):
+    """Files to predict, in order: folders walked recursively for pictures, others as given."""
+    from pathlib import Path
+
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                yield path, DigitrecError(f"{path}: no pictures in this folder")
+            for item in found:
+                yield item, None
+        else:
+            yield path, None
+
+
+def prediction_rows(predictor, path, multi):
+    """Predictions for one input file: a picture gives one, a CSV or IDX file one per image."""
+    from .data import check_images, read_idx, read_kaggle_csv
+
+    if path.suffix.lower() == ".csv":
+        images, labels = read_kaggle_csv(path)
+        return predictor.predict_pixels(images, [f"{path}#{i + 1}" for i in range(len(images))]), labels
+    if is_idx(path):
+        images = check_images(read_idx(path), path)
+        return predictor.predict_pixels(images, [f"{path}#{i + 1}" for i in range(len(images))]), None
+    return [predictor.predict_image(path, multi=multi, name=str(path))], None
+
+
+def describe_prediction(prediction) -> str:
+    if not prediction.found:
+        return f"{prediction.source}  -  no digit found"
+    text = f"{prediction.source}  {prediction.text}  {percent(prediction.confidence)}"
+    reasons = [d.reason for d in prediction.digits if d.reason]
+    if reasons:
+        candidates = ", ".join(f"{digit} {100 * p:.0f} %" for digit, p in prediction.digits[0].candidates)
+        text += f"  uncertain: {reasons[0]}; top: {candidates}"
+    return text
+
+
+def command_predict(args):
+    from .files import write_text
+    from .inference import Predictor
+
+    predictor = Predictor(args.model, threshold=args.threshold)
+    results, failures, submission_rows = [], 0, None
+    for path, problem in expand_inputs(args.inputs):
+        try:
+            if problem:
+                raise problem
+            predictions, labels = prediction_rows(predictor, path, args.multi)
+        except DigitrecError as error:
+            failures += 1
+            results.append({"path": str(path), "error": str(error)})
+            if not args.json:
+                print(f"{path}  error: {error}")
+            continue
+        if args.submission and path.suffix.lower() == ".csv":
+            submission_rows = [p.digits[0].digit for p in predictions]
+        for prediction in predictions:
+            results.append(prediction.to_dict())
+            if not args.json and not args.submission:
+                print(describe_prediction(prediction))
+        if labels is not None and not args.json:
+            correct = sum(p.digits[0].digit == int(label) for p, label in zip(predictions, labels))
+            print(f"{path}: {correct}/{len(labels)} correct ({percent(correct / max(len(labels), 1))})")
+    if args.submission:
+        if submission_rows is None:
+            raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
+        write_text(args.submission, "ImageId,Label\n" + "".join(f"{i},{d}\n" for i, d in enumerate(submission_rows, 1)))
+        print(f"wrote {args.submission} ({len(submission_rows)} rows)")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    if failures:
+        print(f"digitrec: error: {failures} of {len(results)} inputs could not be read", file=sys.stderr)
+        return 1
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +289,15 @@ def build_parser():
     export.add_argument("--format", required=True, choices=["legacy", "onnx"], help="legacy: model.json + model.weights.h5; onnx: model.onnx")
     export.add_argument("--out", help="destination folder (default: beside the model)")
     export.set_defaults(run=command_export)
+
+    predict = commands.add_parser("predict", help="read digits in pictures, folders, a Kaggle CSV or an IDX file")
+    predict.add_argument("inputs", nargs="+", help="picture files, folders (searched recursively), test.csv, IDX files")
+    predict.add_argument("--model", help="run folder, .keras or .onnx file (default: the shipped model)")
+    predict.add_argument("--multi", action="store_true", help="read several digits per picture, left to right (default: one)")
+    predict.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
+    predict.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+    predict.add_argument("--submission", help="write Kaggle's ImageId,Label CSV for a test.csv input to this file")
+    predict.set_defaults(run=command_predict)
     return parser
 
 

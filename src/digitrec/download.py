@@ -42,10 +42,12 @@ class ProgressBar:
 
     def __init__(self, label, stream=sys.stderr, width=30):
         self.label, self.stream, self.width = label, stream, width
+        self.drawn = False
 
     def __call__(self, done, total):
         if self.stream is None:
             return
+        self.drawn = True
         if total:
             filled = int(self.width * done / total)
             bar = "#" * filled + "." * (self.width - filled)
@@ -55,7 +57,7 @@ class ProgressBar:
         self.stream.flush()
 
     def close(self):
-        if self.stream is not None:
+        if self.stream is not None and self.drawn:
             self.stream.write("\n")
             self.stream.flush()
 
