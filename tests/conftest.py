@@ -75,3 +75,11 @@ def write_idx(path, array, type_code=0x08, magic=None):
     path = Path(path)
     path.write_bytes(gzip.compress(content) if path.suffix == ".gz" else content)
     return path
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path):
+    """A private copy of the trained run folder, for tests that write into it."""
+    import shutil
+
+    return Path(shutil.copytree(trained_run.run_dir, tmp_path / "run-copy"))

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from digitrec.cli import main
@@ -75,3 +76,86 @@ def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
 def test_evaluate_missing_model_exits_1(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope")]) == 1
     assert capsys.readouterr().err.strip() == f"digitrec: error: {tmp_path / 'nope'}: no such file or folder"
+
+
+# --- predict ------------------------------------------------------------------------------------
+
+
+def draw_digit_file(path, points, size=(200, 200)):
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, "white")
+    ImageDraw.Draw(image).line(points, fill="black", width=9)
+    image.save(path)
+    return path
+
+
+def test_predict_folder_with_a_bad_file_answers_the_rest(tmp_path, capsys):
+    folder = tmp_path / "pictures"
+    (folder / "nested").mkdir(parents=True)
+    draw_digit_file(folder / "one.png", [(100, 30), (100, 170)])
+    draw_digit_file(folder / "nested" / "seven.jpg", [(50, 40), (150, 40), (90, 170)])
+    (folder / "broken.png").write_text("this is not a picture")
+    code = main(["predict", str(folder)])
+    out = capsys.readouterr()
+    assert code == 1
+    lines = out.out.strip().splitlines()
+    assert len(lines) == 3
+    assert any(line.startswith(f"{folder / 'one.png'}  1  ") for line in lines)
+    assert any(line.startswith(f"{folder / 'nested' / 'seven.jpg'}  7  ") for line in lines)
+    assert f"{folder / 'broken.png'}  error: {folder / 'broken.png'}: not an image Pillow can read" in lines
+    assert out.err.strip() == "digitrec: error: 1 of 3 inputs could not be read"
+
+
+def test_predict_json(tmp_path, capsys):
+    picture = draw_digit_file(tmp_path / "seven.png", [(50, 40), (150, 40), (90, 170)])
+    assert main(["predict", str(picture), "--json"]) == 0
+    (answer,) = json.loads(capsys.readouterr().out)
+    assert answer["path"] == str(picture) and answer["digit"] == 7 and len(answer["probabilities"]) == 10
+    assert answer["uncertain"] is False and 0.8 <= answer["confidence"] <= 1
+
+
+def test_predict_kaggle_csv_writes_a_submission(small_mnist, tmp_path, capsys):
+    from digitrec.data import write_kaggle_csv
+
+    images = small_mnist[1][0][:50]
+    test_csv = write_kaggle_csv(tmp_path / "test.csv", images)
+    submission = tmp_path / "submission.csv"
+    assert main(["predict", str(test_csv), "--submission", str(submission)]) == 0
+    rows = submission.read_text().splitlines()
+    assert rows[0] == "ImageId,Label" and len(rows) == 51
+    assert rows[1].startswith("1,") and rows[50].startswith("50,")
+    labels = np.array([int(row.split(",")[1]) for row in rows[1:]])
+    assert (labels == small_mnist[1][1][:50]).mean() >= 0.96
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_predict_labelled_csv_reports_accuracy(small_mnist, tmp_path, capsys):
+    from digitrec.data import write_kaggle_csv
+
+    train_csv = write_kaggle_csv(tmp_path / "train.csv", small_mnist[0][0][:40], small_mnist[0][1][:40])
+    assert main(["predict", str(train_csv)]) == 0
+    assert f"{train_csv}: " in capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_predict_idx_file(small_mnist, tmp_path, capsys):
+    from conftest import write_idx
+
+    path = write_idx(tmp_path / "few-images-idx3-ubyte.gz", small_mnist[1][0][:12])
+    assert main(["predict", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 12 and lines[0].startswith(f"{path}#1  7  ")
+
+
+def test_predict_with_a_run_folder_model(run_copy, tmp_path, capsys):
+    picture = draw_digit_file(tmp_path / "one.png", [(100, 30), (100, 170)])
+    assert main(["predict", str(picture), "--model", str(run_copy), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["path"] == str(picture)
+    assert (run_copy / "model.onnx").is_file()  # exported on first use, reused after
+
+
+def test_predict_submission_without_csv_is_bad_input(tmp_path, capsys):
+    picture = draw_digit_file(tmp_path / "one.png", [(100, 30), (100, 170)])
+    assert main(["predict", str(picture), "--submission", str(tmp_path / "s.csv")]) == 1
+    assert "--submission needs a Kaggle test.csv" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()

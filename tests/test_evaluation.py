@@ -34,10 +34,10 @@ def test_evaluate_agrees_with_keras(trained_run, small_mnist):
     assert np.array(metrics["confusion_matrix"]).sum() == len(labels)
 
 
-def test_evaluate_path_writes_metrics_beside_the_model(trained_run, mnist_dir):
-    metrics = evaluate_path(trained_run.run_dir, data_dir=mnist_dir)
+def test_evaluate_path_writes_metrics_beside_the_model(run_copy, mnist_dir):
+    metrics = evaluate_path(run_copy, data_dir=mnist_dir)
     assert metrics["num_images"] == 10000
-    saved = json.loads((trained_run.run_dir / "metrics.json").read_text())
+    saved = json.loads((run_copy / "metrics.json").read_text())
     assert saved["test_accuracy"] == metrics["test_accuracy"]
     assert "train_seconds" in saved  # training figures kept
     assert len(saved["per_class"]) == 10

@@ -68,6 +68,22 @@ def command_data_info(args):
     return 0
 
 
+def command_data_show(args):
+    from . import plots
+    from .data import load_mnist
+
+    (x_train, y_train), (_, y_test) = load_mnist(args.data_dir)
+    start = args.start
+    if not 0 <= start < len(x_train):
+        raise DigitrecError(f"--start must be between 0 and {len(x_train) - 1}, got {start}")
+    count = args.rows * args.columns
+    figure = plots.plot_samples(x_train[start : start + count], y_train[start : start + count], args.rows, args.columns)
+    samples = plots.save_figure(figure, os.path.join(args.out, "samples.png"))
+    distribution = plots.save_figure(plots.plot_label_distribution(y_train, y_test), os.path.join(args.out, "distribution.png"))
+    print(f"wrote {samples} and {distribution}")
+    return 0
+
+
 def command_train(args):
     quiet_tensorflow()
     from .config import TrainConfig
@@ -90,7 +106,19 @@ def command_train(args):
         f"{args.model}: test accuracy {percent(metrics['test_accuracy'])}, test loss {metrics['test_loss']:.4f}, "
         f"{metrics['train_seconds']:.1f} s training ({metrics['train_images_per_second']:,.0f} images/s)"
     )
-    print(f"saved {result.run_dir}")
+    print(f"saved {result.run_dir} (model.keras, config.json, history.json, metrics.json, curves.png)")
+    if args.report:
+        from .report import build_report
+
+        print(f"wrote {build_report(result.run_dir, data_dir=args.data_dir)}")
+    return 0
+
+
+def command_report(args):
+    quiet_tensorflow()
+    from .report import build_report
+
+    print(f"wrote {build_report(args.run_dir, data_dir=args.data_dir)}")
     return 0
 
 
@@ -98,7 +126,7 @@ def command_evaluate(args):
     quiet_tensorflow()
     from .evaluation import evaluate_path
 
-    metrics = evaluate_path(args.path, data_dir=args.data_dir)
+    metrics = evaluate_path(args.path, data_dir=args.data_dir, pictures=args.pictures)
     if args.json:
         print(json.dumps(metrics, indent=2))
         return 0
@@ -112,6 +140,10 @@ def command_evaluate(args):
     print("      " + "".join(f"{d:>6}" for d in range(10)))
     for digit, row in enumerate(metrics["confusion_matrix"]):
         print(f"{digit:>5} " + "".join(f"{n:>6}" for n in row))
+    from .saving import model_folder
+
+    folder = model_folder(args.path)
+    print(f"\nwrote {folder / 'metrics.json'}, confusion.png, mistakes.png, predictions.png")
     return 0
 
 
@@ -264,6 +296,13 @@ def build_parser():
     info = data_commands.add_parser("info", help="image counts and label distribution")
     info.add_argument("--data-dir", help=data_help)
     info.set_defaults(run=command_data_info)
+    show = data_commands.add_parser("show", help="draw a grid of training samples and the label distribution")
+    show.add_argument("--rows", type=positive_int, default=3, help="grid rows (default: 3)")
+    show.add_argument("--columns", type=positive_int, default=3, help="grid columns (default: 3)")
+    show.add_argument("--start", type=int, default=0, help="index of the first training image shown (default: 0)")
+    show.add_argument("--out", default=".", help="folder for samples.png and distribution.png (default: .)")
+    show.add_argument("--data-dir", help=data_help)
+    show.set_defaults(run=command_data_show)
 
     train = commands.add_parser("train", help="train a registry model with its recipe and save the run")
     train.add_argument("--model", required=True, choices=list(MODELS), help="registry name (see `digitrec models`)")
@@ -276,12 +315,19 @@ def build_parser():
     train.add_argument("--out", help="run folder to create (default: runs/MODEL-TIMESTAMP)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (default: refuse)")
     train.add_argument("--data-dir", help=data_help)
+    train.add_argument("--report", action="store_true", help="also write report.html into the run folder (default: off)")
     train.set_defaults(run=command_train)
+
+    report = commands.add_parser("report", help="write one self-contained HTML report for a run folder")
+    report.add_argument("run_dir", help="run folder made by `digitrec train`")
+    report.add_argument("--data-dir", help=data_help)
+    report.set_defaults(run=command_report)
 
     evaluate = commands.add_parser("evaluate", help="test loss, accuracy, per-class scores, confusion matrix")
     evaluate.add_argument("path", help="run folder, .keras, model.json or .onnx file")
     evaluate.add_argument("--data-dir", help=data_help)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables (default: off)")
+    evaluate.add_argument("--no-pictures", dest="pictures", action="store_false", help="skip confusion.png, mistakes.png, predictions.png (default: draw them)")
     evaluate.set_defaults(run=command_evaluate)
 
     export = commands.add_parser("export", help="write the model in another format")

@@ -54,21 +54,36 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray) -> dict:
     return metrics_from_probabilities(predict_probabilities(model, images), labels)
 
 
-def evaluate_path(path, data_dir=None) -> dict:
+def evaluate_path(path, data_dir=None, pictures=True) -> dict:
     """Load the model at `path` (run folder, .keras, model.json, .onnx), evaluate it on the MNIST
-    test set and write the metrics to `metrics.json` beside it (keeping training figures there)."""
-    from .saving import load_any_model, model_folder
+    test set and write the metrics to `metrics.json` beside it (keeping training figures there);
+    with `pictures`, also confusion.png, mistakes.png and predictions.png."""
+    from .saving import model_folder
 
-    model = load_any_model(path)
-    _, (test_images, test_labels) = data.load_mnist(data_dir)
-    metrics = evaluate(model, test_images, test_labels)
-    metrics_path = model_folder(path) / "metrics.json"
-    previous = {}
-    if metrics_path.is_file():
-        previous = files.read_json(metrics_path)
+    metrics, probabilities, (images, labels) = evaluate_on_mnist(path, data_dir)
+    folder = model_folder(path)
+    metrics_path = folder / "metrics.json"
+    previous = files.read_json(metrics_path) if metrics_path.is_file() else {}
     files.write_json(metrics_path, {**previous, **metrics})
+    if pictures:
+        write_evaluation_pictures(folder, images, labels, probabilities, metrics)
     return metrics
 
 
-def write_metrics(folder: Path, metrics: dict):
-    files.write_json(Path(folder) / "metrics.json", metrics)
+def evaluate_on_mnist(path, data_dir=None):
+    """(metrics, probabilities (N, 10), (test images, test labels)) for the model at `path`."""
+    from .saving import load_any_model
+
+    model = load_any_model(path)
+    _, (images, labels) = data.load_mnist(data_dir)
+    probabilities = predict_probabilities(model, images)
+    return metrics_from_probabilities(probabilities, labels), probabilities, (images, labels)
+
+
+def write_evaluation_pictures(folder, images, labels, probabilities, metrics) -> list:
+    from . import plots
+
+    written = [plots.save_figure(plots.plot_confusion(metrics["confusion_matrix"]), Path(folder) / "confusion.png")]
+    written.append(plots.save_figure(plots.plot_mistakes(images, labels, probabilities)[0], Path(folder) / "mistakes.png"))
+    written.append(plots.save_figure(plots.plot_predictions(images, labels, probabilities)[0], Path(folder) / "predictions.png"))
+    return written

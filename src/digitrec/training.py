@@ -2,7 +2,7 @@
 
 `train(config)` returns a `TrainResult` (the Keras model, its history, test metrics and the run
 folder). A run folder holds `model.keras`, `config.json` (the resolved config, library versions
-and data checksums), `history.json` and `metrics.json`; it is assembled in a staging folder and
+and data checksums), `history.json`, `metrics.json` and `curves.png`; it is assembled in a staging folder and
 renamed into place at the end, so an interrupted run leaves nothing half-written.
 """
 
@@ -219,11 +219,14 @@ def run_record(model, config: TrainConfig, data_record: dict) -> dict:
 
 
 def save_run(out_dir, model, config, history, metrics, data_record, overwrite=False) -> Path:
-    """Write model.keras, config.json, history.json and metrics.json; all or nothing."""
+    """Write model.keras, config.json, history.json, metrics.json and curves.png; all or nothing."""
     out_dir = Path(out_dir)
     with files.atomic_directory(out_dir, overwrite=overwrite) as staging:
         model.save(staging / "model.keras")
         files.write_json(staging / "config.json", run_record(model, config, data_record))
         files.write_json(staging / "history.json", history)
         files.write_json(staging / "metrics.json", metrics)
+        from . import plots  # drawn once, after training: plotting never slows an epoch
+
+        plots.save_figure(plots.plot_curves(history), staging / "curves.png")
     return out_dir
