@@ -162,6 +162,16 @@ def command_export(args):
     return 0
 
 
+def command_serve(args):
+    from .service import ServeConfig, serve
+
+    config = ServeConfig(model=args.model, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
+                         max_in_flight=args.max_in_flight, threshold=args.threshold)
+    print(f"digitrec: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", flush=True)
+    serve(config)
+    return 0
+
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -344,6 +354,15 @@ def build_parser():
     predict.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     predict.add_argument("--submission", help="write Kaggle's ImageId,Label CSV for a test.csv input to this file")
     predict.set_defaults(run=command_predict)
+
+    serve = commands.add_parser("serve", help="the drawing page and the HTTP API (ONNX inference)")
+    serve.add_argument("--model", help=".onnx file or run folder (default: the shipped model)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=positive_int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--max-body-bytes", type=positive_int, default=4 * 1024 * 1024, help="larger requests get 413 (default: 4194304)")
+    serve.add_argument("--max-in-flight", type=positive_int, default=32, help="concurrent predictions before 503 (default: 32)")
+    serve.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
+    serve.set_defaults(run=command_serve)
     return parser
 
 

@@ -40,6 +40,10 @@ SPECK_FRACTION = 0.03  # components smaller than this share of the largest are n
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
+class ImageTooLarge(DigitrecError):
+    """The picture claims more pixels than Pillow's decompression-bomb limit allows."""
+
+
 @dataclasses.dataclass
 class DigitImage:
     """One digit as the model sees it, with where it was found."""
@@ -69,7 +73,7 @@ def open_image(source, name=None) -> Image.Image:
     except UnidentifiedImageError:
         raise DigitrecError(f"{name}: {unreadable_reason(source)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DigitrecError(f"{name}: refused: more than {Image.MAX_IMAGE_PIXELS:,} pixels (decompression bomb limit)") from None
+        raise ImageTooLarge(f"{name}: refused: more than {Image.MAX_IMAGE_PIXELS:,} pixels (decompression bomb limit)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise DigitrecError(f"{name}: truncated or corrupt image ({str(error).splitlines()[0][:120]})") from None
     try:
@@ -121,13 +125,10 @@ def background_estimate(levels: np.ndarray, grid=8) -> np.ndarray:
     smooth bilinear upsampling. Subtracting it is an adaptive threshold for uneven lighting.
     """
     height, width = levels.shape
-    rows = np.linspace(0, height, grid + 1).astype(int)
-    columns = np.linspace(0, width, grid + 1).astype(int)
-    blocks = np.zeros((grid, grid), dtype=np.float32)
-    for i in range(grid):
-        for j in range(grid):
-            block = levels[rows[i] : max(rows[i + 1], rows[i] + 1), columns[j] : max(columns[j + 1], columns[j] + 1)]
-            blocks[i, j] = np.percentile(block, 25)
+    grid = max(1, min(grid, height, width))
+    block_h, block_w = height // grid, width // grid
+    blocks = levels[: grid * block_h, : grid * block_w].reshape(grid, block_h, grid, block_w)
+    blocks = np.percentile(blocks.transpose(0, 2, 1, 3).reshape(grid, grid, -1), 25, axis=2).astype(np.float32)
     padded = np.pad(blocks, 1, mode="edge")
     neighbourhood = np.min([padded[a : a + grid, b : b + grid] for a in range(3) for b in range(3)], axis=0)
     smooth = Image.fromarray(neighbourhood, mode="F").resize((width, height), Image.Resampling.BILINEAR)
@@ -155,26 +156,40 @@ def ink_map(image: Image.Image):
 
 
 def label_components(mask: np.ndarray):
-    """8-connected components of a boolean mask: (labels int32 array, count); labels 1..count."""
-    height, width = mask.shape
-    labels = np.where(mask, np.arange(1, mask.size + 1, dtype=np.int64).reshape(mask.shape), 0)
-    infinity = mask.size + 1
-    while True:
-        padded = np.pad(np.where(mask, labels, infinity), 1, constant_values=infinity)
-        neighbours = np.min(
-            [padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0
-        )
-        updated = np.where(mask, np.minimum(labels, neighbours), 0)
-        # pointer jumping: follow each label to its own current label, which shortens long chains
-        flat = np.concatenate([[0], updated.ravel()])
-        updated = np.where(mask, flat[updated], 0)
-        if np.array_equal(updated, labels):
-            break
-        labels = updated
-    unique = np.unique(labels[mask])
-    remap = np.zeros(mask.size + 2, dtype=np.int32)
-    remap[unique] = np.arange(1, len(unique) + 1)
-    return remap[labels], len(unique)
+    """8-connected components of a boolean mask: (labels int32 array, count); labels 1..count.
+
+    Union-find over the runs of each row: a digit is a few hundred runs, so this is fast in
+    plain Python and needs no SciPy on the light path.
+    """
+    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
+    changes = np.diff(padded, axis=1)
+    runs = []  # (row, start, stop)
+    for row in range(mask.shape[0]):
+        starts, stops = np.flatnonzero(changes[row] == 1), np.flatnonzero(changes[row] == -1)
+        runs.extend((row, int(a), int(b)) for a, b in zip(starts, stops))
+    parent = list(range(len(runs)))
+
+    def root(index):
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    previous, current, current_row = [], [], -1
+    for index, (row, start, stop) in enumerate(runs):
+        if row != current_row:
+            previous = current if row == current_row + 1 else []
+            current, current_row = [], row
+        for other in previous:
+            _, other_start, other_stop = runs[other]
+            if other_start <= stop and start <= other_stop:  # touching, diagonals included
+                parent[root(index)] = root(other)
+        current.append(index)
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    numbering = {}
+    for index, (row, start, stop) in enumerate(runs):
+        labels[row, start:stop] = numbering.setdefault(root(index), len(numbering) + 1)
+    return labels, len(numbering)
 
 
 def find_digits(ink: np.ndarray, multi: bool):

@@ -1,0 +1,231 @@
+"""The web service: a page to draw digits on, and the HTTP API behind it (FastAPI on uvicorn).
+
+Inference goes through ONNX Runtime only: serving never imports TensorFlow or Keras. Limits keep
+one client from hurting the others: a request body over `max_body_bytes` is refused with 413 as
+soon as that many bytes have actually been read (a lying or missing Content-Length does not get
+past it); pictures over the decompression-bomb pixel limit get 413; more than `max_in_flight`
+predictions at once get 503; anything malformed gets 415 or 422 with a JSON error message.
+"""
+
+import base64
+import binascii
+import dataclasses
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+from .errors import DigitrecError
+from .inference import DEFAULT_THRESHOLD, Predictor, model_card
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeConfig:
+    """How `digitrec serve` runs; every field is a command-line flag."""
+
+    model: Optional[str] = None  # .onnx file or run folder; None: the model shipped in the package
+    host: str = "127.0.0.1"  # loopback only unless asked: this is a demo server, not a hardened one
+    port: int = 8000
+    max_body_bytes: int = 4 * 1024 * 1024  # a phone photo fits; larger bodies get 413
+    max_in_flight: int = 32  # predictions computing or queued at once; more get 503 at once
+    max_image_pixels: int = 25_000_000  # Pillow's bomb limit here (5000x5000); larger pictures get 413
+    threshold: float = DEFAULT_THRESHOLD  # below this confidence an answer is "uncertain"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: 413 once more than `max_bytes` of request body have been read."""
+
+    def __init__(self, app, max_bytes):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"").decode("latin-1")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self.refuse(send)
+        received, started = 0, False
+
+        async def counting_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self.refuse(send)
+
+    async def refuse(self, send):
+        body = json.dumps({"error": f"request body larger than {self.max_bytes:,} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("digitrec") / "static"))
+
+
+def truthy(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+PREDICT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary", "description": "PNG, JPEG, BMP, GIF or WebP"},
+                "multi": {"type": "boolean", "description": "read several digits, left to right"}}}},
+            "application/json": {"schema": {"type": "object", "properties": {
+                "image": {"type": "string", "description": "base64 picture (a data: URL prefix is allowed)"},
+                "pixels": {"type": "array", "items": {"type": "number"}, "minItems": 784, "maxItems": 784,
+                           "description": "28x28 grey levels 0-255, white digit on black, row by row"},
+                "multi": {"type": "boolean"}}}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+def create_app(config: ServeConfig = ServeConfig()):
+    from fastapi import FastAPI, Request
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+    from PIL import Image
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    from .imaging import ImageTooLarge, prepare_pixels
+
+    Image.MAX_IMAGE_PIXELS = config.max_image_pixels
+    predictor = Predictor(config.model, threshold=config.threshold, threads=1)
+    card = model_card(predictor.model_path)
+    app = FastAPI(title="digitrec", version=card.get("name", "model"), docs_url=None, redoc_url=None,
+                  description="Handwritten-digit recognition: draw or upload a digit, get the answer.")
+    app.state.in_flight = 0
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+
+    def error(status, message):
+        return JSONResponse({"error": message}, status_code=status)
+
+    async def read_request(request: Request):
+        """(kind, payload, multi) from any of the accepted body shapes; raises ValueError(status, msg)."""
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        multi = truthy(request.query_params.get("multi", ""))
+        if content_type == "multipart/form-data":
+            form = await request.form(max_files=1, max_fields=4)
+            upload = form.get("file") or form.get("image")
+            if not isinstance(upload, UploadFile):
+                raise ValueError(422, "multipart upload needs a file field named 'file'")
+            return "image", await upload.read(), multi or truthy(form.get("multi", ""))
+        if content_type == "application/json":
+            try:
+                payload = json.loads(await request.body())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise ValueError(422, "body is not valid JSON") from None
+            if not isinstance(payload, dict):
+                raise ValueError(422, 'JSON body must be an object with "image" or "pixels"')
+            multi = multi or bool(payload.get("multi"))
+            if isinstance(payload.get("image"), str):
+                text = payload["image"]
+                if text.startswith("data:"):
+                    text = text.partition(",")[2]
+                try:
+                    return "image", base64.b64decode(text, validate=True), multi
+                except (binascii.Error, ValueError):
+                    raise ValueError(422, '"image" is not valid base64') from None
+            if "pixels" in payload:
+                if not isinstance(payload["pixels"], list):
+                    raise ValueError(422, '"pixels" must be a list of 784 numbers')
+                try:
+                    return "pixels", prepare_pixels(payload["pixels"]), False
+                except (DigitrecError, TypeError, ValueError) as problem:
+                    raise ValueError(422, str(problem) if isinstance(problem, DigitrecError) else "pixels: values must be numbers from 0 to 255") from None
+            raise ValueError(422, 'JSON body needs "image" (base64 picture) or "pixels" (784 numbers)')
+        if content_type.startswith("image/") or content_type == "application/octet-stream":
+            return "image", await request.body(), multi
+        raise ValueError(415, f"unsupported content type {content_type or '(none)'!r}: send multipart/form-data, application/json or image/*")
+
+    @app.post("/api/predict", openapi_extra=PREDICT_BODY, summary="Read the digit(s) in a picture or 28x28 pixels")
+    async def predict(request: Request):
+        if app.state.in_flight >= config.max_in_flight:
+            return error(503, f"busy: {config.max_in_flight} predictions already in flight, try again")
+        app.state.in_flight += 1
+        started = time.perf_counter()
+        try:
+            try:
+                kind, payload, multi = await read_request(request)
+            except ValueError as problem:
+                status, message = problem.args
+                return error(status, message)
+            if kind == "pixels":
+                (prediction,) = await run_in_threadpool(predictor.predict_pixels, payload[None], ["pixels"])
+            else:
+                if not payload:
+                    return error(422, "image: empty file (0 bytes)")
+                prediction = await run_in_threadpool(predictor.predict_image, payload, multi, "image")
+        except ImageTooLarge as problem:
+            return error(413, str(problem))
+        except DigitrecError as problem:
+            return error(422, str(problem))
+        finally:
+            app.state.in_flight -= 1
+        answer = prediction.to_dict(with_pixels=True)
+        answer.pop("path")
+        answer["seconds"] = round(time.perf_counter() - started, 6)
+        return answer
+
+    @app.get("/api/health", summary="Is the service up")
+    async def health():
+        return {"status": "ok", "model": card.get("name"), "in_flight": app.state.in_flight}
+
+    @app.get("/api/model", summary="The model card: name, source, accuracy, how it was made")
+    async def model():
+        return card
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(static_dir() / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="digitrec API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+
+        app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    except ImportError:  # the docs page then needs the network; the API works regardless
+        pass
+    return app
+
+
+def serve(config: ServeConfig):
+    import uvicorn
+
+    app = create_app(config)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)

@@ -1,0 +1,123 @@
+"""The drawing page in headless Chromium (Playwright), against a real server on 127.0.0.1.
+
+Screenshots go to tests/output/ so a person can look at what the tests saw.
+"""
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+pytestmark = pytest.mark.browser
+
+OUTPUT = Path(__file__).resolve().parent / "output"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    import uvicorn
+
+    from digitrec.service import ServeConfig, create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(ServeConfig(port=port)), host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not instance.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "server did not start"
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+def draw(page, strokes):
+    """Draw strokes given in canvas units (0-280) with real mouse events, point by point."""
+    box = page.locator("#pad").bounding_box()
+    scale = box["width"] / 280
+    for stroke in strokes:
+        x, y = stroke[0]
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=8)
+        page.mouse.up()
+
+
+def test_drawing_a_seven_shows_seven(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    page.goto(server + "/")
+    draw(page, [[(70, 60), (210, 60), (120, 240)]])
+    page.wait_for_function("document.getElementById('digit').textContent === '7'", timeout=10_000)
+    assert page.locator(".bar").count() == 10
+    assert page.locator(".bar.top").get_attribute("data-digit") == "7"
+    assert page.locator("#seen canvas").count() == 1
+    page.screenshot(path=str(OUTPUT / "draw_seven.png"), full_page=True)
+    # Undo empties the answer; drawing a 1 answers 1
+    page.click("#undo")
+    page.wait_for_function("document.getElementById('digit').textContent === '?'")
+    draw(page, [[(140, 40), (140, 240)]])
+    page.wait_for_function("document.getElementById('digit').textContent === '1'", timeout=10_000)
+    page.close()
+
+
+def test_drawing_a_number_in_multi_digit_mode(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    page.goto(server + "/")
+    page.check("#multi")
+    draw(page, [[(50, 80), (50, 200)], [(110, 90), (150, 60), (190, 90), (110, 200), (200, 200)]])
+    page.wait_for_function("document.getElementById('digit').textContent === '12'", timeout=10_000)
+    assert page.locator("#seen canvas").count() == 2
+    page.screenshot(path=str(OUTPUT / "draw_twelve.png"), full_page=True)
+    page.close()
+
+
+def test_uploading_a_picture(server, browser, tmp_path):
+    picture = tmp_path / "four.png"
+    image = Image.new("RGB", (400, 300), (235, 230, 215))
+    pen = ImageDraw.Draw(image)
+    pen.line([(220, 40), (150, 180), (260, 180)], fill=(30, 40, 120), width=10)
+    pen.line([(235, 120), (235, 260)], fill=(30, 40, 120), width=10)
+    image.save(picture)
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone-sized screen
+    page.goto(server + "/")
+    page.set_input_files("#upload", str(picture))
+    page.wait_for_function("document.getElementById('digit').textContent === '4'", timeout=10_000)
+    assert page.locator("#preview").is_visible()
+    page.screenshot(path=str(OUTPUT / "upload_four_phone.png"), full_page=True)
+    page.close()
+
+
+def test_touch_draws_instead_of_scrolling(server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server + "/")
+    assert page.eval_on_selector("#pad", "pad => getComputedStyle(pad).touchAction") == "none"
+    context.close()

@@ -1,0 +1,163 @@
+"""The HTTP API in-process: every success shape and every error code."""
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from digitrec.service import ServeConfig, create_app
+from images import png_with_header
+
+
+def png(draw, size=(280, 280)):
+    image = Image.new("RGB", size, "white")
+    draw(ImageDraw.Draw(image))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+SEVEN = png(lambda d: d.line([(80, 60), (200, 60), (120, 230)], fill="black", width=18))
+ONE_SEVEN = png(lambda d: (d.line([(70, 40), (70, 200)], fill="black", width=14),
+                           d.line([(140, 45), (250, 45), (180, 200)], fill="black", width=14)), size=(300, 240))
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(create_app(ServeConfig(max_body_bytes=200_000)))
+
+
+def check_answer(answer, digits):
+    assert answer["digits"] == digits
+    assert set(answer) >= {"digits", "digit", "confidence", "probabilities", "uncertain", "reason", "per_digit", "seconds"}
+    for item in answer["per_digit"]:
+        assert len(item["probabilities"]) == 10 and len(item["pixels"]) == 784
+    assert answer["seconds"] > 0
+
+
+def test_health_and_model_card(client):
+    assert client.get("/api/health").json()["status"] == "ok"
+    card = client.get("/api/model").json()
+    assert card["name"] and "mnist_test_accuracy" in card
+
+
+def test_multipart_upload(client):
+    response = client.post("/api/predict", files={"file": ("seven.png", SEVEN, "image/png")})
+    assert response.status_code == 200
+    check_answer(response.json(), "7")
+    assert response.json()["digit"] == 7 and response.json()["uncertain"] is False
+
+
+def test_json_base64_with_and_without_data_url(client):
+    encoded = base64.b64encode(SEVEN).decode()
+    for image in (encoded, "data:image/png;base64," + encoded):
+        response = client.post("/api/predict", json={"image": image})
+        assert response.status_code == 200
+        check_answer(response.json(), "7")
+
+
+def test_json_pixels(client, mnist):
+    pixels = mnist[1][0][0].ravel().tolist()  # MNIST's first test digit, a 7
+    response = client.post("/api/predict", json={"pixels": pixels})
+    assert response.status_code == 200
+    check_answer(response.json(), "7")
+    assert response.json()["per_digit"][0]["pixels"] == pixels
+
+
+def test_raw_image_body_and_multi(client):
+    response = client.post("/api/predict?multi=true", content=ONE_SEVEN, headers={"content-type": "image/png"})
+    assert response.status_code == 200
+    check_answer(response.json(), "17")
+    response = client.post("/api/predict", files={"file": ("n.png", ONE_SEVEN, "image/png")}, data={"multi": "true"})
+    check_answer(response.json(), "17")
+
+
+def test_blank_picture_is_no_digit(client):
+    response = client.post("/api/predict", files={"file": ("blank.png", png(lambda d: None), "image/png")})
+    assert response.status_code == 200
+    assert response.json()["digits"] is None and response.json()["reason"] == "no digit found"
+
+
+@pytest.mark.parametrize(
+    "request_arguments, status, message",
+    [
+        (dict(content=b"hello", headers={"content-type": "text/plain"}), 415, "unsupported content type 'text/plain'"),
+        (dict(content=b"{not json", headers={"content-type": "application/json"}), 422, "body is not valid JSON"),
+        (dict(json=[1, 2]), 422, 'JSON body must be an object with "image" or "pixels"'),
+        (dict(json={"picture": "x"}), 422, 'JSON body needs "image" (base64 picture) or "pixels" (784 numbers)'),
+        (dict(json={"image": "%%%not base64"}), 422, '"image" is not valid base64'),
+        (dict(json={"pixels": [0] * 10}), 422, "pixels: expected 784 values (28x28), got 10"),
+        (dict(json={"pixels": ["a"] * 784}), 422, "pixels: values must be numbers from 0 to 255"),
+        (dict(json={"pixels": [999] * 784}), 422, "pixels: values must be numbers from 0 to 255"),
+        (dict(files={"file": ("x.png", b"not a picture", "image/png")}), 422, "image: not an image Pillow can read"),
+        (dict(files={"other": ("x.png", SEVEN, "image/png")}), 422, "multipart upload needs a file field named 'file'"),
+        (dict(content=b"", headers={"content-type": "image/png"}), 422, "image: empty file (0 bytes)"),
+        (dict(content=png_with_header(30000, 30000), headers={"content-type": "image/png"}), 413, "decompression bomb limit"),
+    ],
+)
+def test_bad_requests_get_clear_json_errors(client, request_arguments, status, message):
+    response = client.post("/api/predict", **request_arguments)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    assert client.get("/api/health").json()["status"] == "ok"  # and the server carries on
+
+
+def test_body_limit_with_content_length(client):
+    response = client.post("/api/predict", content=b"x" * 300_000, headers={"content-type": "image/png"})
+    assert response.status_code == 413 and "larger than 200,000 bytes" in response.json()["error"]
+
+
+def test_body_limit_counts_bytes_actually_read(client):
+    def chunks():  # no Content-Length: chunked transfer, the limit must count what arrives
+        for _ in range(40):
+            yield b"x" * 10_000
+
+    response = client.post("/api/predict", content=chunks(), headers={"content-type": "image/png"})
+    assert response.status_code == 413
+
+
+def test_busy_server_answers_503(client):
+    app = client.app
+    app.state.in_flight = 10_000  # as if every slot were taken
+    try:
+        response = client.post("/api/predict", files={"file": ("seven.png", SEVEN, "image/png")})
+    finally:
+        app.state.in_flight = 0
+    assert response.status_code == 503 and response.json()["error"].startswith("busy")
+
+
+def test_openapi_docs_work_offline(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/api/predict" in schema["paths"]
+    assert set(schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]) >= {"multipart/form-data", "application/json"}
+
+
+def test_page_and_assets_are_served_locally(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<canvas" in page.text
+    assert "http" not in page.text.replace("http-equiv", "")  # no CDN, nothing from elsewhere
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+
+
+def test_serving_never_imports_tensorflow():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from digitrec.service import create_app\n"
+        "client = TestClient(create_app())\n"
+        "assert client.post('/api/predict', json={'pixels': [0] * 784}).status_code == 200\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
