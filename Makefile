@@ -12,7 +12,7 @@ export DIGITREC_DATA_DIR
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test bench venv clean browser
+.PHONY: demo test bench pretrained venv clean browser
 
 venv: $(STAMP)
 
@@ -36,7 +36,14 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/inference.py
+	$(BIN)/python benchmarks/load_service.py
 	$(BIN)/python benchmarks/reproduce_seeds.py
+
+# The model shipped in the package (about half an hour here): trains `robust`, exports it to
+# src/digitrec/pretrained/ and measures it into the model card.
+pretrained: $(STAMP)
+	$(BIN)/python scripts/build_pretrained.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

@@ -163,10 +163,9 @@ def label_components(mask: np.ndarray):
     """
     padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
     changes = np.diff(padded, axis=1)
-    runs = []  # (row, start, stop)
-    for row in range(mask.shape[0]):
-        starts, stops = np.flatnonzero(changes[row] == 1), np.flatnonzero(changes[row] == -1)
-        runs.extend((row, int(a), int(b)) for a, b in zip(starts, stops))
+    run_rows, starts = np.nonzero(changes == 1)  # row-major order: runs pair up with their stops
+    _, stops = np.nonzero(changes == -1)
+    runs = list(zip(run_rows.tolist(), starts.tolist(), stops.tolist()))  # (row, start, stop)
     parent = list(range(len(runs)))
 
     def root(index):

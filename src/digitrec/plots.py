@@ -35,15 +35,8 @@ def save_figure(figure, path) -> Path:
 def plot_samples(images, labels, rows=3, columns=3, title="MNIST training samples"):
     """A rows x columns grid of images titled with their labels (the tutorials show 3x3 and 1x5)."""
     count = min(rows * columns, len(images))
-    figure = new_figure(1.3 * columns + 0.4, 1.45 * rows + 0.5)
-    figure.suptitle(title)
-    for index in range(rows * columns):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        axes.set_axis_off()
-        if index < count:
-            axes.imshow(images[index], cmap="gray", vmin=0, vmax=255)
-            axes.set_title(f"label {int(labels[index])}", fontsize=10)
-    return figure
+    titles = [f"label {int(label)}" for label in labels[:count]]
+    return plot_gallery(images[:count], titles, columns, title=title, rows=rows, cell=(1.3, 1.45), fontsize=10)
 
 
 def plot_label_distribution(train_labels, test_labels):
@@ -130,11 +123,11 @@ def plot_confusion(confusion):
     return figure
 
 
-def plot_gallery(images, titles, columns=5, title=None, colours=None):
-    """Images in a grid, each with its own (multi-line) title."""
+def plot_gallery(images, titles, columns=5, title=None, colours=None, rows=None, cell=(1.6, 1.95), fontsize=9):
+    """Images in a grid, each with its own (multi-line) title; `cell` is inches per image."""
     count = len(images)
-    rows = max(1, -(-count // columns))
-    figure = new_figure(1.6 * columns + 0.3, 1.95 * rows + (0.5 if title else 0.2))
+    rows = rows or max(1, -(-count // columns))
+    figure = new_figure(cell[0] * columns + 0.3, cell[1] * rows + (0.5 if title else 0.2))
     if title:
         figure.suptitle(title)
     for index in range(rows * columns):
@@ -142,7 +135,7 @@ def plot_gallery(images, titles, columns=5, title=None, colours=None):
         axes.set_axis_off()
         if index < count:
             axes.imshow(images[index], cmap="gray", vmin=0, vmax=255)
-            axes.set_title(titles[index], fontsize=9, color=(colours[index] if colours else "black"))
+            axes.set_title(titles[index], fontsize=fontsize, color=(colours[index] if colours else "black"))
     return figure
 
 
