@@ -53,7 +53,7 @@ def run_digitrec(name, out_dir, extra=()):
     binary = str(Path(sys.executable).with_name("digitrec"))
     command = [binary, *digitrec_command(name, extra)[1:], "--out", str(out_dir), "--overwrite"]
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True)  # per-epoch lines go to the log
     wall = time.perf_counter() - started
     metrics = json.loads((Path(out_dir) / "metrics.json").read_text())
     return {**metrics, "wall_seconds": wall}

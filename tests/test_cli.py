@@ -54,14 +54,18 @@ def test_corrupt_data_exits_1(tmp_path, mnist_dir):
 
 def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--out", str(out_dir), "--data-dir", str(mnist_dir)]) == 0
+    assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--out", str(out_dir),
+                 "--data-dir", str(mnist_dir), "--report"]) == 0
     printed = capsys.readouterr().out
     assert "fast: test accuracy" in printed and f"saved {out_dir}" in printed
+    assert f"wrote {out_dir / 'report.html'}" in printed
+    assert {"model.keras", "config.json", "history.json", "metrics.json", "curves.png", "report.html"} <= {p.name for p in out_dir.iterdir()}
     assert main(["evaluate", str(out_dir), "--data-dir", str(mnist_dir)]) == 0
     printed = capsys.readouterr().out
     saved = json.loads((out_dir / "metrics.json").read_text())
     assert f"test accuracy {100 * saved['test_accuracy']:.2f} %" in printed
     assert "confusion matrix" in printed
+    assert all((out_dir / name).is_file() for name in ("confusion.png", "mistakes.png", "predictions.png"))
     assert main(["export", str(out_dir), "--format", "legacy"]) == 0
     assert (out_dir / "model.json").is_file() and (out_dir / "model.weights.h5").is_file()
     capsys.readouterr()
@@ -159,3 +163,11 @@ def test_predict_submission_without_csv_is_bad_input(tmp_path, capsys):
     assert main(["predict", str(picture), "--submission", str(tmp_path / "s.csv")]) == 1
     assert "--submission needs a Kaggle test.csv" in capsys.readouterr().err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_data_show_writes_both_pictures(mnist_dir, tmp_path, capsys):
+    assert main(["data", "show", "--rows", "1", "--columns", "5", "--out", str(tmp_path), "--data-dir", str(mnist_dir)]) == 0
+    for name in ("samples.png", "distribution.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert main(["data", "show", "--start", "70000", "--out", str(tmp_path), "--data-dir", str(mnist_dir)]) == 1
+    assert "--start must be between 0 and 59999, got 70000" in capsys.readouterr().err

@@ -19,7 +19,7 @@ def test_smoke_training_learns(trained_run):
 
 def test_run_folder_holds_model_config_history_metrics(trained_run):
     run_dir = trained_run.run_dir
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "history.json", "metrics.json", "model.keras"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "curves.png", "history.json", "metrics.json", "model.keras"]
     record = json.loads((run_dir / "config.json").read_text())
     assert record["model"] == {"name": "fast", "source": record["model"]["source"], "parameters": 109_018}
     assert record["config"]["epochs"] == 2 and record["config"]["batch_size"] == 64

@@ -14,9 +14,8 @@ from .errors import DigitrecError
 
 
 def quiet_tensorflow():
-    # TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN) is noise for a CLI user
+    # TensorFlow's C++ start-up chatter (CPU feature notes) is noise for a CLI user; oneDNN stays on (2x faster here)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def percent(value) -> str:
