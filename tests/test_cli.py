@@ -171,3 +171,9 @@ def test_data_show_writes_both_pictures(mnist_dir, tmp_path, capsys):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert main(["data", "show", "--start", "70000", "--out", str(tmp_path), "--data-dir", str(mnist_dir)]) == 1
     assert "--start must be between 0 and 59999, got 70000" in capsys.readouterr().err
+
+
+def test_successful_command_prints_no_tensorflow_chatter():
+    result = run_cli("models")
+    assert result.returncode == 0 and "keras_mnist_cnn" in result.stdout
+    assert result.stderr == ""

@@ -14,8 +14,28 @@ from .errors import DigitrecError
 
 
 def quiet_tensorflow():
-    # TensorFlow's C++ start-up chatter (CPU feature notes) is noise for a CLI user; oneDNN stays on (2x faster here)
+    """Import Keras with TensorFlow's start-up chatter (absl notes about CPU features and oneDNN,
+    printed before any log level applies) kept off the user's terminal. If the import fails, the
+    captured output is shown after all."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "keras" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def percent(value) -> str:
