@@ -59,8 +59,9 @@ def main():
     model = OnnxModel(onnx_path)
     _, (x_test, y_test) = load_mnist()
     metrics = evaluate(model, x_test, y_test)
-    probabilities = model.probabilities(x_test.astype(np.float32)[..., None] / 255.0)
-    confident = probabilities.max(axis=1) >= DEFAULT_THRESHOLD
+    answers = Predictor(onnx_path).predict_pixels(x_test)
+    predicted = np.array([p.digits[0].digit for p in answers])
+    confident = np.array([not p.uncertain for p in answers])
     record = json.loads((run_dir / "config.json").read_text())
     training = json.loads((run_dir / "metrics.json").read_text())
     card = {
@@ -79,7 +80,7 @@ def main():
         "mnist_test_loss": metrics["test_loss"],
         "threshold": DEFAULT_THRESHOLD,
         "mnist_answered_confidently": float(confident.mean()),
-        "mnist_accuracy_when_confident": float((probabilities.argmax(1) == y_test)[confident].mean()),
+        "mnist_accuracy_when_confident": float((predicted == y_test)[confident].mean()),
         "drawn_digits": drawn_accuracy(onnx_path),
         "measured": time.strftime("%Y-%m-%d"),
     }

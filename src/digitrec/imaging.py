@@ -120,8 +120,8 @@ def grey_levels(image: Image.Image) -> np.ndarray:
 def background_estimate(levels: np.ndarray, grid=8) -> np.ndarray:
     """The paper's brightness at every pixel, for ink that is brighter than paper.
 
-    Per block of a grid, a low percentile (ink is the minority and bright); then the minimum over
-    neighbouring blocks (a block covered by a fat stroke borrows its neighbours' paper), then a
+    Per block of an 8x8 grid, a low percentile (ink is the minority and bright); then the minimum
+    over the 5x5 neighbouring blocks (a block covered by a fat stroke borrows its neighbours' paper), then a
     smooth bilinear upsampling. Subtracting it is an adaptive threshold for uneven lighting.
     """
     height, width = levels.shape
@@ -129,8 +129,9 @@ def background_estimate(levels: np.ndarray, grid=8) -> np.ndarray:
     block_h, block_w = height // grid, width // grid
     blocks = levels[: grid * block_h, : grid * block_w].reshape(grid, block_h, grid, block_w)
     blocks = np.percentile(blocks.transpose(0, 2, 1, 3).reshape(grid, grid, -1), 25, axis=2).astype(np.float32)
-    padded = np.pad(blocks, 1, mode="edge")
-    neighbourhood = np.min([padded[a : a + grid, b : b + grid] for a in range(3) for b in range(3)], axis=0)
+    # 5x5 blocks: a filled shape up to half the picture wide still finds paper around it
+    padded = np.pad(blocks, 2, mode="edge")
+    neighbourhood = np.min([padded[a : a + grid, b : b + grid] for a in range(5) for b in range(5)], axis=0)
     smooth = Image.fromarray(neighbourhood, mode="F").resize((width, height), Image.Resampling.BILINEAR)
     return np.asarray(smooth, dtype=np.float32)
 

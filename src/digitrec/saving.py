@@ -86,7 +86,9 @@ def load_keras_file(path: Path):
     import digitrec.schedules  # noqa: F401  registers OneCycle, which saved optimizers refer to
 
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        # compile=False: digitrec only predicts and exports loaded models, and a saved optimizer
+        # that never stepped (augmented runs) would only warn about its missing variables
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a bad file; the user needs one line
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DigitrecError(f"{path}: not a loadable Keras model ({reason[:200]})") from None
