@@ -187,7 +187,7 @@ def command_serve(args):
     config = ServeConfig(model=args.model, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
                          max_in_flight=args.max_in_flight, threshold=args.threshold)
     print(f"digitrec: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", flush=True)
-    serve(config)
+    serve(config, workers=args.workers)
     return 0
 
 
@@ -381,6 +381,7 @@ def build_parser():
     serve.add_argument("--max-body-bytes", type=positive_int, default=4 * 1024 * 1024, help="larger requests get 413 (default: 4194304)")
     serve.add_argument("--max-in-flight", type=positive_int, default=32, help="concurrent predictions before 503 (default: 32)")
     serve.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
+    serve.add_argument("--workers", type=positive_int, default=1, help="server processes sharing the port (default: 1)")
     serve.set_defaults(run=command_serve)
     return parser
 

@@ -100,6 +100,21 @@ document.getElementById("upload").addEventListener("change", async (event) => {
   event.target.value = "";
 });
 
+// The drawing goes out at 112x112: four times the 28x28 the model sees is all the detail the
+// preprocessing uses, and a sixth of the pixels of the 280x280 canvas halves the server's work.
+const SEND_SIZE = 112;
+const small = document.createElement("canvas");
+small.width = SEND_SIZE;
+small.height = SEND_SIZE;
+
+function sendable() {
+  const smallContext = small.getContext("2d");
+  smallContext.imageSmoothingEnabled = true;
+  smallContext.imageSmoothingQuality = "high";
+  smallContext.drawImage(pad, 0, 0, SEND_SIZE, SEND_SIZE);
+  return small;
+}
+
 // Latest wins: while one request is out, remember that the drawing changed and send once more.
 function requestAnswer() {
   if (inFlight) {
@@ -107,7 +122,7 @@ function requestAnswer() {
     return;
   }
   lastSent = performance.now();
-  const body = JSON.stringify({ image: pad.toDataURL("image/png"), multi: document.getElementById("multi").checked });
+  const body = JSON.stringify({ image: sendable().toDataURL("image/png"), multi: document.getElementById("multi").checked });
   send(fetch("/api/predict", { method: "POST", headers: { "Content-Type": "application/json" }, body }));
 }
 
