@@ -162,13 +162,13 @@ def codeastar_cnn():
 @register(
     "seed004_cnn",
     source="seed 004: three conv/pool blocks tutorial",
-    recipe=Recipe(optimizer="adam", learning_rate=0.001, batch_size=64, epochs=10),
+    recipe=Recipe(optimizer="adam", learning_rate=0.001, batch_size=32, epochs=10),
 )
 def seed004_cnn():
     """Conv 25 -> Pool -> Conv 64 -> Pool -> Conv 64 -> Pool -> Dense 64; 56,452 params.
 
-    The tutorial names the layers and widths; its optimizer and batch size are the Keras defaults
-    it used (Adam, learning rate 0.001) with batch 64, our choice where it is silent.
+    The tutorial names the layers, widths and 10 epochs, and leaves the rest to Keras's defaults:
+    Adam at 0.001 and fit()'s batch size of 32. (Our first guess, batch 64, reached 98.49 %.)
     """
     import keras
     from keras import layers

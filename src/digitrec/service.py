@@ -235,6 +235,25 @@ def app_from_environment():
     return create_app(ServeConfig(**json.loads(os.environ[CONFIG_VARIABLE])))
 
 
+def tcp_socket(host, port):
+    """A listening socket whose accepted connections get TCP_NODELAY.
+
+    uvicorn's multi-worker mode binds its socket with protocol 0, and asyncio only sets
+    TCP_NODELAY on sockets that say IPPROTO_TCP; without it every response (headers and body are
+    two writes) waits out a 40 ms delayed ACK: measured 48 ms per request instead of 2.7 ms.
+    """
+    import socket
+
+    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+    listener = socket.socket(family, kind, protocol)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener.bind(address)
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener
+
+
 def serve(config: ServeConfig, workers: int = 1):
     """Run until interrupted; several worker processes share the port when `workers` > 1."""
     import os
@@ -244,7 +263,10 @@ def serve(config: ServeConfig, workers: int = 1):
     if workers == 1:
         uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning", access_log=False)
         return
+    from uvicorn.supervisors import Multiprocess
+
     create_app(config)  # fail here, with a clear error, rather than in every worker
     os.environ[CONFIG_VARIABLE] = json.dumps(dataclasses.asdict(config))
-    uvicorn.run("digitrec.service:app_from_environment", factory=True, workers=workers, host=config.host,
-                port=config.port, log_level="warning", access_log=False)
+    uvicorn_config = uvicorn.Config("digitrec.service:app_from_environment", factory=True, workers=workers,
+                                    host=config.host, port=config.port, log_level="warning", access_log=False)
+    Multiprocess(uvicorn_config, sockets=[tcp_socket(config.host, config.port)]).run()
