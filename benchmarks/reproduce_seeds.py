@@ -11,7 +11,6 @@ model and recipe for a few epochs, alternating, and reports digitrec's throughpu
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile

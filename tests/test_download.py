@@ -3,7 +3,6 @@
 import functools
 import http.server
 import io
-import shutil
 import socket
 import threading
 

@@ -2,9 +2,7 @@
 
 import base64
 import io
-import json
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw

@@ -305,7 +305,7 @@ def batch_normalised_cnn(name):
         optimizer="adam",
         learning_rate=0.003,
         batch_size=128,
-        epochs=15,
+        epochs=20,
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=10, zoom=0.1, shift=0.1),
     ),
