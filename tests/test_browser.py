@@ -120,4 +120,14 @@ def test_touch_draws_instead_of_scrolling(server, browser):
     page = context.new_page()
     page.goto(server + "/")
     assert page.eval_on_selector("#pad", "pad => getComputedStyle(pad).touchAction") == "none"
+    box = page.locator("#pad").bounding_box()
+    touch = context.new_cdp_session(page)  # a real finger stroke, through Chromium's touch input
+    x = box["x"] + box["width"] / 2
+    points = [(x, box["y"] + box["height"] * fraction) for fraction in (0.15, 0.3, 0.45, 0.6, 0.75, 0.85)]
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+    for px, py in points[1:]:
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": px, "y": py}]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_function("document.getElementById('digit').textContent === '1'", timeout=10_000)
+    assert page.evaluate("window.scrollY") == 0  # the stroke drew; it did not scroll the page
     context.close()

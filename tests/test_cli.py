@@ -60,6 +60,9 @@ def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     assert "fast: test accuracy" in printed and f"saved {out_dir}" in printed
     assert f"wrote {out_dir / 'report.html'}" in printed
     assert {"model.keras", "config.json", "history.json", "metrics.json", "curves.png", "report.html"} <= {p.name for p in out_dir.iterdir()}
+    from digitrec.data import MNIST_FILES
+
+    assert json.loads((out_dir / "config.json").read_text())["data"]["files_sha256"] == MNIST_FILES
     assert main(["evaluate", str(out_dir), "--data-dir", str(mnist_dir)]) == 0
     printed = capsys.readouterr().out
     saved = json.loads((out_dir / "metrics.json").read_text())

@@ -149,8 +149,10 @@ def test_zero_size_image_and_empty_file(tmp_path):
 
 
 def test_pixels_input_is_checked():
-    assert imaging.prepare_pixels(list(range(784)) and [0] * 784).shape == (28, 28)
+    assert imaging.prepare_pixels([0] * 784).shape == (28, 28)
     with pytest.raises(DigitrecError, match=r"pixels: expected 784 values \(28x28\), got 10"):
         imaging.prepare_pixels([0] * 10)
     with pytest.raises(DigitrecError, match=r"pixels: values must be numbers from 0 to 255"):
         imaging.prepare_pixels([300] * 784)
+    with pytest.raises(DigitrecError, match=r"pixels: values must be numbers from 0 to 255"):
+        imaging.prepare_pixels(["a"] * 784)

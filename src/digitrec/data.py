@@ -167,34 +167,36 @@ def resolve_mnist_dir(path=None, download=True) -> Path:
     return folder
 
 
-def load_mnist_pair(images_path, labels_path):
-    images = check_images(read_idx(images_path), images_path)
-    labels = check_labels(read_idx(labels_path), labels_path)
-    if len(images) != len(labels):
-        raise DigitrecError(f"{images_path}: {len(images)} images but {labels_path} has {len(labels)} labels")
-    return images, labels
+def read_mnist_folder(folder):
+    """(`((x_train, y_train), (x_test, y_test))`, sha256 of each file's decompressed content),
+    reading each of the four files once."""
+    folder = Path(folder)
+    arrays, checksums = {}, {}
+    for stem in MNIST_FILES:
+        path = find_mnist_file(folder, stem)
+        if path is None:
+            raise DigitrecError(f"{folder}: no {stem}[.gz] here")
+        content = read_file_bytes(path)
+        checksums[stem] = hashlib.sha256(content).hexdigest()
+        array = parse_idx(content, name=str(path))
+        arrays[stem] = (check_images if "images" in stem else check_labels)(array, path), path
+    splits = []
+    for prefix in ("train", "t10k"):
+        (images, images_path), (labels, labels_path) = arrays[f"{prefix}-images-idx3-ubyte"], arrays[f"{prefix}-labels-idx1-ubyte"]
+        if len(images) != len(labels):
+            raise DigitrecError(f"{images_path}: {len(images)} images but {labels_path} has {len(labels)} labels")
+        splits.append((images, labels))
+    return tuple(splits), checksums
 
 
 def load_mnist(path=None, download=True):
     """MNIST as `(x_train, y_train), (x_test, y_test)`, like `keras.datasets.mnist.load_data()`."""
-    folder = resolve_mnist_dir(path, download=download)
-    splits = []
-    for prefix in ("train", "t10k"):
-        images = find_mnist_file(folder, f"{prefix}-images-idx3-ubyte")
-        labels = find_mnist_file(folder, f"{prefix}-labels-idx1-ubyte")
-        if images is None or labels is None:
-            raise DigitrecError(f"{folder}: no MNIST {prefix} files here")
-        splits.append(load_mnist_pair(images, labels))
-    return tuple(splits)
+    return read_mnist_folder(resolve_mnist_dir(path, download=download))[0]
 
 
 def mnist_checksums(path=None) -> dict:
     """sha256 of each MNIST file's decompressed content, for the record kept beside a model."""
-    folder = resolve_mnist_dir(path)
-    return {
-        stem: hashlib.sha256(read_file_bytes(find_mnist_file(folder, stem))).hexdigest()
-        for stem in MNIST_FILES
-    }
+    return read_mnist_folder(resolve_mnist_dir(path))[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,12 +70,13 @@ def evaluate_path(path, data_dir=None, pictures=True) -> dict:
     return metrics
 
 
-def evaluate_on_mnist(path, data_dir=None):
-    """(metrics, probabilities (N, 10), (test images, test labels)) for the model at `path`."""
+def evaluate_on_mnist(path, data_dir=None, mnist=None):
+    """(metrics, probabilities (N, 10), (test images, test labels)) for the model at `path`;
+    `mnist` is the already-loaded data set, else it is loaded from `data_dir`."""
     from .saving import load_any_model
 
     model = load_any_model(path)
-    _, (images, labels) = data.load_mnist(data_dir)
+    _, (images, labels) = mnist if mnist is not None else data.load_mnist(data_dir)
     probabilities = predict_probabilities(model, images)
     return metrics_from_probabilities(probabilities, labels), probabilities, (images, labels)
 

@@ -347,7 +347,10 @@ def prepare(source, multi=False, name=None):
 
 def prepare_pixels(pixels) -> np.ndarray:
     """784 grey values (0-255, white ink on black, as from a 28x28 canvas) checked and reshaped."""
-    array = np.asarray(pixels, dtype=np.float64)
+    try:
+        array = np.asarray(pixels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DigitrecError("pixels: values must be numbers from 0 to 255") from None
     if array.size != 784:
         raise DigitrecError(f"pixels: expected 784 values (28x28), got {array.size}")
     if not np.isfinite(array).all() or array.min() < 0 or array.max() > 255:

@@ -56,8 +56,9 @@ def build_report(run_dir, data_dir=None) -> Path:
 
     run_dir = Path(run_dir)
     record, history = read_run(run_dir)
-    metrics, probabilities, (test_images, test_labels) = evaluate_on_mnist(run_dir, data_dir)
-    (train_images, train_labels), _ = data.load_mnist(data_dir)
+    mnist = data.load_mnist(data_dir)
+    (train_images, train_labels), _ = mnist
+    metrics, probabilities, (test_images, test_labels) = evaluate_on_mnist(run_dir, mnist=mnist)
     model = record.get("model", {})
     config = record.get("config", {})
     title = f"digitrec run: {model.get('name', run_dir.name)}"

@@ -98,7 +98,8 @@ def load_legacy(architecture_path: Path, weights_path=None):
     """Load a model.json + model.weights.h5 pair after checking the JSON against the allow-list."""
     import keras
 
-    text = architecture_path.read_text(encoding="utf-8", errors="replace")
+    import json
+
     config = files.read_json(architecture_path)
     check_architecture(config, architecture_path)
     if weights_path is None:
@@ -107,7 +108,7 @@ def load_legacy(architecture_path: Path, weights_path=None):
     if not Path(weights_path).is_file():
         raise DigitrecError(f"{weights_path}: no such weights file beside {architecture_path.name}")
     try:
-        model = keras.models.model_from_json(text)
+        model = keras.models.model_from_json(json.dumps(config))
     except Exception as error:
         raise DigitrecError(f"{architecture_path}: not a Keras architecture ({str(error)[:200]})") from None
     try:

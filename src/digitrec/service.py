@@ -159,8 +159,8 @@ def create_app(config: ServeConfig = ServeConfig()):
                     raise ValueError(422, '"pixels" must be a list of 784 numbers')
                 try:
                     return "pixels", prepare_pixels(payload["pixels"]), False
-                except (DigitrecError, TypeError, ValueError) as problem:
-                    raise ValueError(422, str(problem) if isinstance(problem, DigitrecError) else "pixels: values must be numbers from 0 to 255") from None
+                except DigitrecError as problem:
+                    raise ValueError(422, str(problem)) from None
             raise ValueError(422, 'JSON body needs "image" (base64 picture) or "pixels" (784 numbers)')
         if content_type.startswith("image/") or content_type == "application/octet-stream":
             return "image", await request.body(), multi

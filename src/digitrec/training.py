@@ -144,8 +144,8 @@ def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrit
     data_record = {}
     if mnist is None:
         folder = data.resolve_mnist_dir(data_dir)
-        mnist = data.load_mnist(folder)
-        data_record = {"folder": str(folder.resolve()), "files_sha256": data.mnist_checksums(folder)}
+        mnist, checksums = data.read_mnist_folder(folder)
+        data_record = {"folder": str(folder.resolve()), "files_sha256": checksums}
     (train_images, train_labels), (test_images, test_labels) = mnist
     if config.limit is not None:
         train_images, train_labels = train_images[: config.limit], train_labels[: config.limit]
