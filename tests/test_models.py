@@ -10,10 +10,10 @@ from digitrec.models import MODELS, count_parameters, create_model, get_spec
 EXPECTED_PARAMETERS = {
     "keras_mnist_cnn": 1_199_882,
     "codeastar_cnn": 203_933,
-    "seed004_cnn": 56_452,
+    "seed004_cnn": 89_220,
     "seed002_cnn": 1_207_498,
     "fast": 109_018,
-    "best": 468_778,
+    "best": 326_826,
     "robust": 468_778,
 }
 
