@@ -291,8 +291,10 @@ def fast():
 def best():
     """32C3-32C3-32C5S2 - 64C3-64C3-64C5S2 - 128C4, batch norm after every conv, Dropout 0.4.
 
-    Chris Deotte's layout from his Kaggle study of MNIST architectures: strided 5x5 convolutions
-    instead of max pooling, and a 4x4 convolution that reads the whole 4x4 map into 128 features.
+    After Chris Deotte's Kaggle study of MNIST architectures (batch norm before relu here): strided
+    5x5 convolutions instead of max pooling, and a 4x4 convolution that reads the whole 4x4 map
+    into 128 features; 326,826 params. With the recipe above: 99.64 % (seed 0) and 99.62 % (seed 1).
+    The two-block net `robust` keeps reached 99.55-99.62 % with this recipe, too close to 99.6 %.
     """
     import keras
     from keras import layers
