@@ -159,3 +159,83 @@ def test_serving_never_imports_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening_sockets(port):
+    """Inodes of the IPv4 sockets listening on `port` (state 0A in /proc/net/tcp)."""
+    from pathlib import Path
+
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return {row[9] for row in rows if int(row[1].split(":")[1], 16) == port and row[3] == "0A"}
+
+
+def socket_inodes(pid):
+    from pathlib import Path
+
+    links = [link.readlink().name for link in Path(f"/proc/{pid}/fd").iterdir() if link.is_symlink()]
+    return {link[len("socket:["):-1] for link in links if link.startswith("socket:[")}
+
+
+def serve_command(*args):
+    import sys
+
+    return [sys.executable, "-m", "digitrec", "serve", "--host", "127.0.0.1", *args]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_port_in_use_is_one_clear_line(workers):
+    import socket
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(serve_command("--port", str(port), "--workers", workers),
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stdout == ""  # no "serving on" line for a server that never served
+    assert result.stderr.strip() == f"digitrec: error: cannot listen on 127.0.0.1:{port}: address already in use"
+
+
+def test_two_workers_each_listen_on_the_port_and_stop_on_sigterm():
+    import json
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    port = free_port()
+    server = subprocess.Popen(serve_command("--port", str(port), "--workers", "2"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().startswith(f"digitrec: serving on http://127.0.0.1:{port}/")
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        # two workers, each holding its own listening socket (SO_REUSEPORT), not one shared socket
+        sockets = listening_sockets(port)
+        assert len(sockets) == 2
+        holders = {child: sockets & socket_inodes(child) for child in children}
+        assert sorted(len(held) for held in holders.values() if held) == [1, 1]
+        assert not socket_inodes(str(server.pid)) & sockets  # the parent listens on nothing
+        for _ in range(8):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/predict", data=SEVEN,
+                                             headers={"Content-Type": "image/png"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.loads(response.read())["digits"] == "7"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    workers = [child for child, held in holders.items() if held]
+    deadline = time.time() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)

@@ -186,8 +186,11 @@ def command_serve(args):
 
     config = ServeConfig(model=args.model, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
                          max_in_flight=args.max_in_flight, threshold=args.threshold)
-    print(f"digitrec: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", flush=True)
-    serve(config, workers=args.workers)
+
+    def started():
+        print(f"digitrec: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", flush=True)
+
+    serve(config, workers=args.workers, started=started)
     return 0
 
 

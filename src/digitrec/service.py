@@ -225,48 +225,108 @@ def create_app(config: ServeConfig = ServeConfig()):
     return app
 
 
-CONFIG_VARIABLE = "DIGITREC_SERVE_CONFIG"
+def tcp_socket(host, port, reuse_port=False):
+    """A listening socket on host:port whose accepted connections get TCP_NODELAY.
 
-
-def app_from_environment():
-    """App factory for uvicorn's worker processes: the config travels as JSON in the environment."""
-    import os
-
-    return create_app(ServeConfig(**json.loads(os.environ[CONFIG_VARIABLE])))
-
-
-def tcp_socket(host, port):
-    """A listening socket whose accepted connections get TCP_NODELAY.
-
-    uvicorn's multi-worker mode binds its socket with protocol 0, and asyncio only sets
-    TCP_NODELAY on sockets that say IPPROTO_TCP; without it every response (headers and body are
-    two writes) waits out a 40 ms delayed ACK: measured 48 ms per request instead of 2.7 ms.
+    We bind it ourselves, not uvicorn: a port in use or an unknown host becomes one clear
+    DigitrecError instead of a traceback. The protocol must say IPPROTO_TCP, because asyncio only
+    sets TCP_NODELAY on such sockets; without it every response (headers and body are two writes)
+    waits out a 40 ms delayed ACK: measured 48 ms per request instead of 2.7 ms.
+    With `reuse_port`, several worker processes each bind their own socket to the same port and
+    the kernel spreads new connections across them (SO_REUSEPORT).
     """
     import socket
 
-    family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+    except socket.gaierror as problem:
+        raise DigitrecError(f"--host {host}: cannot resolve it ({problem.strerror})") from None
     listener = socket.socket(family, kind, protocol)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    listener.bind(address)
-    listener.listen(2048)
-    listener.set_inheritable(True)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as problem:
+        listener.close()
+        raise DigitrecError(f"cannot listen on {host}:{port}: {(problem.strerror or str(problem)).lower()}") from None
     return listener
 
 
-def serve(config: ServeConfig, workers: int = 1):
-    """Run until interrupted; several worker processes share the port when `workers` > 1."""
-    import os
-
+def run_server(config: ServeConfig, listener, app=None):
     import uvicorn
 
-    if workers == 1:
-        uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning", access_log=False)
-        return
-    from uvicorn.supervisors import Multiprocess
+    uvicorn_config = uvicorn.Config(app or create_app(config), log_level="warning", access_log=False)
+    uvicorn.Server(uvicorn_config).run(sockets=[listener])
 
-    create_app(config)  # fail here, with a clear error, rather than in every worker
-    os.environ[CONFIG_VARIABLE] = json.dumps(dataclasses.asdict(config))
-    uvicorn_config = uvicorn.Config("digitrec.service:app_from_environment", factory=True, workers=workers,
-                                    host=config.host, port=config.port, log_level="warning", access_log=False)
-    Multiprocess(uvicorn_config, sockets=[tcp_socket(config.host, config.port)]).run()
+
+def run_worker(config: ServeConfig, ready):
+    """One of `serve`'s worker processes: its own SO_REUSEPORT socket, its own app and model."""
+    listener = tcp_socket(config.host, config.port, reuse_port=True)
+    app = create_app(config)
+    ready.put(True)  # connections arriving from now on wait in the listen queue until uvicorn runs
+    run_server(config, listener, app)
+
+
+def wait_for_workers(ready, processes, timeout=60.0):
+    """Return once every worker is listening with its model loaded; raise if one died first."""
+    import queue
+
+    deadline = time.monotonic() + timeout
+    for _ in processes:
+        while True:
+            try:
+                ready.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if any(process.exitcode is not None for process in processes):
+                    raise DigitrecError("serve: a worker exited before it was listening") from None
+                if time.monotonic() > deadline:
+                    raise DigitrecError(f"serve: workers not listening after {timeout:.0f} s") from None
+
+
+def serve(config: ServeConfig, workers: int = 1, started=None):
+    """Run until interrupted; `started()` is called once every worker listens with its model loaded.
+
+    With `workers` > 1 each worker process listens on its own SO_REUSEPORT socket, so the kernel
+    spreads connections across them. (With one shared socket the first worker to wake accepted a
+    whole burst of connections: 226 requests/s at 8 connections against 605 at 16, measured.)
+    A worker that dies is not restarted; the others keep serving.
+    """
+    import multiprocessing
+    import signal
+
+    app = create_app(config)  # a bad model fails here, once, with a clear error
+    if workers == 1:
+        listener = tcp_socket(config.host, config.port)
+        if started:
+            started()
+        run_server(config, listener, app)
+        return
+    # the port must be free: a plain bind fails even where another SO_REUSEPORT server listens
+    tcp_socket(config.host, config.port).close()
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    processes = [context.Process(target=run_worker, args=(config, ready), name=f"digitrec-worker-{n}") for n in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        wait_for_workers(ready, processes)
+    except DigitrecError:
+        for process in processes:
+            process.terminate()
+        raise
+    if started:
+        started()
+
+    def stop(signum, frame):
+        for process in processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes what it is serving, then exits
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
