@@ -255,19 +255,24 @@ def tcp_socket(host, port, reuse_port=False):
     return listener
 
 
-def run_server(config: ServeConfig, listener, app=None):
+def run_server(listener, app):
     import uvicorn
 
-    uvicorn_config = uvicorn.Config(app or create_app(config), log_level="warning", access_log=False)
+    uvicorn_config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(uvicorn_config).run(sockets=[listener])
 
 
 def run_worker(config: ServeConfig, ready):
     """One of `serve`'s worker processes: its own SO_REUSEPORT socket, its own app and model."""
-    listener = tcp_socket(config.host, config.port, reuse_port=True)
-    app = create_app(config)
+    import sys
+
+    try:
+        listener = tcp_socket(config.host, config.port, reuse_port=True)
+        app = create_app(config)
+    except DigitrecError as problem:
+        sys.exit(f"digitrec: error: {problem}")  # the parent then stops the other workers
     ready.put(True)  # connections arriving from now on wait in the listen queue until uvicorn runs
-    run_server(config, listener, app)
+    run_server(listener, app)
 
 
 def wait_for_workers(ready, processes, timeout=60.0):
@@ -303,7 +308,7 @@ def serve(config: ServeConfig, workers: int = 1, started=None):
         listener = tcp_socket(config.host, config.port)
         if started:
             started()
-        run_server(config, listener, app)
+        run_server(listener, app)
         return
     # the port must be free: a plain bind fails even where another SO_REUSEPORT server listens
     tcp_socket(config.host, config.port).close()
