@@ -239,3 +239,14 @@ def test_two_workers_each_listen_on_the_port_and_stop_on_sigterm():
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.time() < deadline:
         time.sleep(0.05)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_unknown_host_is_one_clear_line():
+    import subprocess
+
+    command = serve_command("--port", str(free_port()))
+    command[command.index("127.0.0.1")] = "no-such-host.invalid"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("digitrec: error: --host no-such-host.invalid: cannot resolve it (")
+    assert len(result.stderr.strip().splitlines()) == 1
