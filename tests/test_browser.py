@@ -3,13 +3,13 @@
 Screenshots go to tests/output/ so a person can look at what the tests saw.
 """
 
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
+from servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +17,6 @@ OUTPUT = Path(__file__).resolve().parent / "output"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,15 @@
-"""The HTTP API in-process: every success shape and every error code."""
+"""The HTTP API in-process: every success shape and every error code; `digitrec serve` as a process."""
 
 import base64
 import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from digitrec.service import ServeConfig, create_app
 from images import png_with_header
+from servers import free_port, serve_command
 
 
 def png(draw, size=(280, 280)):
@@ -146,9 +155,6 @@ def test_page_and_assets_are_served_locally(client):
 
 
 def test_serving_never_imports_tensorflow():
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from fastapi.testclient import TestClient\n"
@@ -161,40 +167,19 @@ def test_serving_never_imports_tensorflow():
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def listening_sockets(port):
     """Inodes of the IPv4 sockets listening on `port` (state 0A in /proc/net/tcp)."""
-    from pathlib import Path
-
     rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
     return {row[9] for row in rows if int(row[1].split(":")[1], 16) == port and row[3] == "0A"}
 
 
 def socket_inodes(pid):
-    from pathlib import Path
-
     links = [link.readlink().name for link in Path(f"/proc/{pid}/fd").iterdir() if link.is_symlink()]
     return {link[len("socket:["):-1] for link in links if link.startswith("socket:[")}
 
 
-def serve_command(*args):
-    import sys
-
-    return [sys.executable, "-m", "digitrec", "serve", "--host", "127.0.0.1", *args]
-
-
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_port_in_use_is_one_clear_line(workers):
-    import socket
-    import subprocess
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -207,13 +192,6 @@ def test_port_in_use_is_one_clear_line(workers):
 
 
 def test_two_workers_each_listen_on_the_port_and_stop_on_sigterm():
-    import json
-    import signal
-    import subprocess
-    import time
-    import urllib.request
-    from pathlib import Path
-
     port = free_port()
     server = subprocess.Popen(serve_command("--port", str(port), "--workers", "2"), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
@@ -242,10 +220,7 @@ def test_two_workers_each_listen_on_the_port_and_stop_on_sigterm():
 
 
 def test_unknown_host_is_one_clear_line():
-    import subprocess
-
-    command = serve_command("--port", str(free_port()))
-    command[command.index("127.0.0.1")] = "no-such-host.invalid"
+    command = serve_command("--port", str(free_port()), host="no-such-host.invalid")
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("digitrec: error: --host no-such-host.invalid: cannot resolve it (")

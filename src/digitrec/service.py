@@ -310,6 +310,7 @@ def serve(config: ServeConfig, workers: int = 1, started=None):
             started()
         run_server(listener, app)
         return
+    del app  # each worker loads its own; this one only checked that the model loads
     # the port must be free: a plain bind fails even where another SO_REUSEPORT server listens
     tcp_socket(config.host, config.port).close()
     context = multiprocessing.get_context("spawn")
