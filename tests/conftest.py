@@ -33,6 +33,17 @@ def mnist_dir():
 
 
 @pytest.fixture(scope="session")
+def hwd_dir():
+    """hwd-1000: 1,000 digits drawn by a person (../shared/data/hwd-1000, never copied here)."""
+    folder = Path(os.environ.get("DIGITREC_HWD_DIR", PROJECT_ROOT.parent / "shared" / "data" / "hwd-1000"))
+    if not (folder / "dataset.csv").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"hwd-1000 not found in {folder}: set DIGITREC_HWD_DIR")
+        pytest.skip(f"hwd-1000 not found in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def mnist(mnist_dir):
     from digitrec.data import load_mnist
 

@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from drawn_digits import drawn_set, render_number  # noqa: E402,F401
+from drawn_digits import digit_strokes, drawn_set, render_number  # noqa: E402,F401
+from stress_pictures import SHAPES, category_set, draw_strokes, unit_strokes  # noqa: E402,F401
 
 
 def mnist_as_drawing(pixels, size=280, dark_on_light=True, colour=(20, 30, 160)):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitrec.inference import Predictor, model_card, pretrained_model_path
-from images import drawn_set, render_number
+from digitrec.inference import NOT_A_DIGIT, SEVERAL_DIGITS, Predictor, model_card, pretrained_model_path
+from images import SHAPES, category_set, draw_strokes, drawn_set, render_number, unit_strokes
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,82 @@ def test_threshold_is_checked():
 
     with pytest.raises(DigitrecError, match=r"--threshold must be between 0 and 1, got 1.5"):
         Predictor(threshold=1.5)
+
+
+def test_touching_round_zeros_are_read_as_two(predictor):
+    image = Image.new("L", (400, 200), 255)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([40, 30, 180, 170], outline=0, width=14)
+    draw.ellipse([170, 30, 310, 170], outline=0, width=14)
+    assert predictor.predict_image(image, multi=True).text == "00"
+
+
+# --- issue 9: what people draw, and what is not a digit -----------------------------------------
+
+
+def shape(name, size=300, pen=12, seed=0):
+    image = Image.new("L", (size, size), 255)
+    strokes = unit_strokes(SHAPES[name], np.random.default_rng(seed))
+    draw_strokes(image, strokes, (size / 2, size / 2), size * 0.6, pen, 0)
+    return image
+
+
+@pytest.mark.parametrize("name", ["A", "H", "W", "#", "smiley", "star", "heart", "%", "@", "e"])
+def test_letters_and_symbols_are_not_digits(predictor, name):
+    prediction = predictor.predict_image(shape(name))
+    assert prediction.uncertain and prediction.reason in (NOT_A_DIGIT, "no digit found"), prediction.to_dict()
+
+
+def test_noise_scribbles_blots_and_empty_frames_are_not_digits(predictor):
+    rng = np.random.default_rng(1)
+    noise = Image.fromarray((rng.random((200, 200)) * 255).astype(np.uint8))
+    frame = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(frame).rectangle([50, 40, 250, 260], outline=0, width=8)
+    blot = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(blot).ellipse([80, 60, 230, 250], fill=0)
+    zigzag = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(zigzag).line([(30, 100), (80, 200), (130, 100), (180, 200), (230, 100), (280, 200)], fill=0, width=10)
+    for picture in (noise, frame, blot, zigzag):
+        prediction = predictor.predict_image(picture)
+        assert not prediction.found or prediction.uncertain, prediction.to_dict()
+    assert predictor.predict_image(frame).reason == "not a digit (only lines or a frame)"
+
+
+def test_most_generated_non_digits_are_flagged(predictor):
+    pictures = category_set("not a digit", 40, seed=11)
+    flagged = [not p.found or p.uncertain for p in (predictor.predict_image(image) for image, _ in pictures)]
+    assert np.mean(flagged) >= 0.9  # the benchmark measures 400 of them against the 95 % target
+
+
+def test_several_digits_without_multi_say_so(predictor):
+    prediction = predictor.predict_image(render_number("2026", np.random.default_rng(8)))
+    assert prediction.uncertain and prediction.reason == SEVERAL_DIGITS
+    assert predictor.predict_image(render_number("2026", np.random.default_rng(8)), multi=True).text == "2026"
+
+
+@pytest.mark.parametrize(
+    "category",
+    ["thin pen on a large canvas", "small digit on a large page", "shadow or gradient photo", "digit in a frame", "ruled or squared paper"],
+)
+def test_ordinary_pictures_are_read(predictor, category):
+    pictures = category_set(category, 12, seed=12)
+    answers = [predictor.predict_image(image) for image, _ in pictures]
+    read = [a.text == expected and not a.uncertain for a, (_, expected) in zip(answers, pictures)]
+    wrong = [a.text != expected and not a.uncertain for a, (_, expected) in zip(answers, pictures)]
+    assert sum(read) >= 11 and not any(wrong), [(a.text, e, a.reason) for a, (_, e) in zip(answers, pictures)]
+
+
+def test_touching_digits_are_never_a_confident_wrong_number(predictor):
+    pictures = category_set("touching digits (--multi)", 15, seed=13)
+    answers = [predictor.predict_image(image, multi=True) for image, _ in pictures]
+    wrong = [(a.text, e) for a, (_, e) in zip(answers, pictures) if a.text != e and not a.uncertain]
+    assert len(wrong) <= 1, wrong
+
+
+def test_hwd_digits_drawn_by_a_person_are_read(predictor, hwd_dir):
+    import csv
+
+    rows = list(csv.DictReader((hwd_dir / "dataset.csv").open()))[::10]  # 100 of the 1,000, 10 per digit
+    answers = [predictor.predict_image(hwd_dir / row["image"]) for row in rows]
+    read = [a.text == row["label"] and not a.uncertain for a, row in zip(answers, rows)]
+    assert sum(read) >= 99

@@ -233,7 +233,7 @@ def prediction_rows(predictor, path, multi):
 
 def describe_prediction(prediction) -> str:
     if not prediction.found:
-        return f"{prediction.source}  -  no digit found"
+        return f"{prediction.source}  -  {prediction.reason}"
     text = f"{prediction.source}  {prediction.text}  {percent(prediction.confidence)}"
     reasons = [d.reason for d in prediction.digits if d.reason]
     if reasons:

@@ -6,38 +6,51 @@ training set). A drawing or photo is none of that. The steps, each a function be
 
 1. `open_image`: any format Pillow reads, EXIF rotation applied, the first frame of an animation;
    hostile files (decompression bombs, truncated data, zero size) refused with a one-line reason.
-2. `ink_map`: grey levels with ink bright and paper 0: transparency handled, polarity decided from
-   the border, uneven lighting removed by subtracting a blockwise background estimate (an adaptive
-   threshold), contrast normalised, paper grain cut.
-3. `find_digits`: connected components of the ink, specks dropped, pieces of one digit merged
-   (components that overlap horizontally), touching digits split at the thinnest column, left to
-   right.
+2. `ink_map`: grey levels at most 640 px on a side (block averages, which keep a thin line's
+   contrast to the paper's noise), ink made bright, the paper's level estimated per cell and
+   opened (a shadow or gradient is paper; a stroke is not), dark ink measured relative to the
+   local paper (so a shadow changes nothing), ink found by its contrast to the noise, however
+   little of the picture it covers.
+3. `find_pieces`: ruled and squared paper lines and frames taken out (crossing strokes kept),
+   connected components of the ink, specks and bits of neighbouring characters at the edge
+   dropped; `digit_groups` merges pieces of one digit and `split_options` offers ways to cut
+   touching digits apart.
 4. `normalise_digit`: crop, bring the stroke width to MNIST's at 4x resolution (dilate a thin pen
    line, erode a fat marker), fit into 20x20, centre by centre of mass in 28x28.
 
-Only NumPy and Pillow: this module is on the light inference path.
+`read` runs them all and says what else it saw (several pieces side by side, only lines or a
+frame). Only NumPy and Pillow: this module is on the light inference path.
 """
 
 import dataclasses
 import io
 import warnings
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import DigitrecError
 
-WORKING_SIZE = 512  # longest side while cleaning: enough detail, bounded cost
+WORKING_SIZE = 640  # longest side while cleaning: enough detail, bounded cost
 LABEL_SIZE = 128  # longest side of the mask that connected components are found on
 BOX_SIZE = 20  # MNIST's size-normalisation box
 DETAIL_SCALE = 4  # stroke width is normalised with the digit at 4x the 20x20 box
 MNIST_STROKE_WIDTH = 2.8  # px in 28x28: median of 2*area/boundary over MNIST train, threshold 0.5
-MIN_CONTRAST = 0.12  # ink must differ from paper by this much (of the full 0-1 range)
-MIN_INK_FRACTION = 0.0004  # below this share of the picture being ink: no digit
+BACKGROUND_GRID = 16  # the paper's brightness is estimated per cell of a 16x16 grid
+BACKGROUND_OPENING = 5  # cells: ink patches narrower than this are not paper; shadows wider are
+FLAT_PAPER = 0.04  # cell estimates spread less than this: plain paper, one level for all of it
+NOISE_SIGMAS = 6  # ink must stand this many noise standard deviations above the paper...
+MIN_INK_STEP = 0.03  # ...and at least this much (of the 0-1 range)
+MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit
+GRAIN = 0.3  # below 30 % of the ink's strength: paper texture, shadow edges, JPEG noise
+MIN_INK_PIXELS = 6  # fewer ink pixels (working resolution) than this: no digit
 SPECK_FRACTION = 0.03  # components smaller than this share of the largest are noise
-
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than this share of the
+#                           largest is a bit of a neighbouring character, not part of the digit
+LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
+FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 
 
 class ImageTooLarge(DigitrecError):
@@ -49,7 +62,19 @@ class DigitImage:
     """One digit as the model sees it, with where it was found."""
 
     pixels: np.ndarray  # uint8 (28, 28), white ink on black, like MNIST
-    box: tuple  # (left, top, right, bottom) in the working-resolution picture
+    box: tuple  # (left, top, right, bottom) in the input picture's pixels, right/bottom exclusive
+
+
+@dataclasses.dataclass
+class Reading:
+    """What a picture holds: the digits to classify, and what else was seen on the way."""
+
+    digits: list  # of DigitImage, left to right: one without multi (all the ink), else one per digit
+    parts: list  # without multi: the separate pieces side by side when there are two or more
+    note: Optional[str] = None  # why there is nothing to read although there was ink
+    options: list = dataclasses.field(default_factory=list)  # with multi, per piece side by side:
+    #   the ways to cut it into digits (lists of DigitImage), likeliest by width first; `digits`
+    #   holds the first of each
 
 
 def open_image(source, name=None) -> Image.Image:
@@ -97,119 +122,385 @@ def unreadable_reason(source) -> str:
     return "not an image Pillow can read"
 
 
-def grey_levels(image: Image.Image) -> np.ndarray:
-    """float32 (H, W) in [0, 1], at most WORKING_SIZE on its longest side, transparency resolved.
+def working_levels(image: Image.Image):
+    """(levels, factor, dark_ink): float32 (H, W) in [0, 1] with ink bright, at most WORKING_SIZE
+    on its longest side; the input pixels per working pixel; whether the ink was darker than the
+    paper. Transparency is resolved on the way.
 
+    A big picture is shrunk by keeping, per block, its inkiest pixel (the darkest on light paper,
+    the brightest on a dark board): a 1-px line on a 4000-px picture keeps its full contrast, as
+    a 2-px one does, where averaging would fade each by its own width.
     A picture whose transparent part is most of it (a drawing on a transparent canvas) is read
     from its alpha channel: what is opaque is ink, whatever its colour.
     """
-    if max(image.size) > WORKING_SIZE:
-        image = image.copy()
-        image.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
+    factor = max(1, -(-max(image.size) // WORKING_SIZE))
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         rgba = image.convert("RGBA")
-        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
-        if (alpha < 0.5).mean() > 0.5:
-            return 1.0 - alpha  # opaque strokes on a transparent canvas: dark ink on light paper
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        alpha = np.asarray(rgba.getchannel("A"))
+        if (sample(alpha) < 128).mean() > 0.5:  # opaque strokes on a transparent canvas
+            return shrink(alpha, factor, np.maximum).astype(np.float32) / 255.0, factor, True
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    grey = image.convert("L")
+    dark = dark_ink(grey.reduce(factor) if factor > 1 else grey)
+    levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum).astype(np.float32) / 255.0
+    return (1.0 - levels if dark else levels), factor, dark
 
 
-def background_estimate(levels: np.ndarray, grid=8) -> np.ndarray:
-    """The paper's brightness at every pixel, for ink that is brighter than paper.
+def dark_ink(grey: Image.Image) -> bool:
+    """Whether the ink is darker than the paper: the strongest local detail (the picture minus its
+    blur) is dark. Unlike the median, this holds for a photo that is mostly in shadow, since a
+    shadow is smooth and a stroke is not. The 20th most extreme pixel each way is compared, so a
+    few specks of noise do not decide."""
+    radius = max(2, max(grey.size) // 6)  # wider than any stroke, so a stroke is all detail
+    detail = np.asarray(grey, dtype=np.int16) - np.asarray(grey.filter(ImageFilter.BoxBlur(radius)), dtype=np.int16)
+    detail = detail.ravel()
+    rank = min(20, detail.size - 1)
+    darkest = -int(np.partition(detail, rank)[rank])
+    brightest = int(np.partition(detail, detail.size - 1 - rank)[detail.size - 1 - rank])
+    if darkest == brightest:  # nothing stands out: paper is the majority, so the median decides
+        return middle(np.asarray(grey)) > 127
+    return darkest > brightest
 
-    Per block of an 8x8 grid, a low percentile (ink is the minority and bright); then the minimum
-    over the 5x5 neighbouring blocks (a block covered by a fat stroke borrows its neighbours' paper), then a
-    smooth bilinear upsampling. Subtracting it is an adaptive threshold for uneven lighting.
-    """
+
+def shrink(array: np.ndarray, factor: int, combine) -> np.ndarray:
+    """`array` shrunk by `factor`, each block replaced by `combine` (np.minimum or np.maximum)
+    over it; the last partial row and column of blocks are dropped (under `factor` pixels)."""
+    if factor == 1:
+        return array
+    height, width = array.shape[0] // factor * factor, array.shape[1] // factor * factor
+    array = array[:height, :width]
+    rows = combine.reduce([array[offset::factor] for offset in range(factor)])
+    return combine.reduce([rows[:, offset::factor] for offset in range(factor)])
+
+
+def middle(values: np.ndarray) -> float:
+    """The median of a 1-d array (a partition: cheaper than np.median for the small arrays here)."""
+    values = values.ravel()
+    return float(np.partition(values, values.size // 2)[values.size // 2])
+
+
+def select(labels: np.ndarray, chosen) -> np.ndarray:
+    """The mask of the pixels whose label is in `chosen` (a lookup table: cheaper than np.isin)."""
+    table = np.zeros(int(labels.max()) + 1, dtype=bool)
+    table[list(chosen)] = True
+    return table[labels]
+
+
+def sample(array: np.ndarray, count=4096) -> np.ndarray:
+    """A regular subsample of at most about `count` values: medians at a fixed cost."""
+    step = max(1, int(np.ceil(np.sqrt(array.size / count))))
+    return array[::step, ::step]
+
+
+def cell_levels(levels: np.ndarray, grid: int, quantile: float) -> np.ndarray:
+    """A `quantile` of each cell of a grid x grid division of `levels` (about 400 values a cell)."""
     height, width = levels.shape
-    grid = max(1, min(grid, height, width))
-    block_h, block_w = height // grid, width // grid
-    blocks = levels[: grid * block_h, : grid * block_w].reshape(grid, block_h, grid, block_w)
-    blocks = np.percentile(blocks.transpose(0, 2, 1, 3).reshape(grid, grid, -1), 25, axis=2).astype(np.float32)
-    # 5x5 blocks: a filled shape up to half the picture wide still finds paper around it
-    padded = np.pad(blocks, 2, mode="edge")
-    neighbourhood = np.min([padded[a : a + grid, b : b + grid] for a in range(5) for b in range(5)], axis=0)
-    smooth = Image.fromarray(neighbourhood, mode="F").resize((width, height), Image.Resampling.BILINEAR)
+    rows, columns = max(1, min(grid, height // 2)), max(1, min(grid, width // 2))
+    cell_h, cell_w = height // rows, width // columns
+    step = max(1, int(np.sqrt(cell_h * cell_w / 400)))
+    cells = levels[: rows * cell_h : step, : columns * cell_w : step]
+    per_row, per_column = cells.shape[0] // rows, cells.shape[1] // columns
+    cells = cells[: rows * per_row, : columns * per_column].reshape(rows, per_row, columns, per_column)
+    cells = cells.transpose(0, 2, 1, 3).reshape(rows, columns, -1)
+    rank = int(quantile * (cells.shape[2] - 1))
+    return np.partition(cells, rank, axis=2)[:, :, rank]
+
+
+def upsample(grid_values: np.ndarray, shape) -> np.ndarray:
+    smooth = Image.fromarray(grid_values.astype(np.float32), mode="F").resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
     return np.asarray(smooth, dtype=np.float32)
 
 
+def background_estimate(levels: np.ndarray, grid=BACKGROUND_GRID):
+    """The paper's level at every pixel (a float for plain paper), for ink brighter than paper.
+
+    Per cell of a 16x16 grid, a low percentile (ink is the minority and bright); then a grey
+    opening of the grid (minimum, then maximum, over 5x5 cells): a cell covered by a fat stroke
+    borrows its neighbours' paper, while a shadow or gradient wider than that is kept as paper and
+    so removed. Bilinear upsampling makes it smooth. Subtracting it is an adaptive threshold.
+    """
+    estimate = cell_levels(levels, grid, 0.2)
+    if estimate.max() - estimate.min() < FLAT_PAPER:
+        return middle(estimate)
+    if min(estimate.shape) <= BACKGROUND_OPENING:  # a tiny picture: the opening would see all of it
+        return float(estimate.min())
+    # beyond the picture's edges, the paper is assumed to go on as it goes (odd reflection): a
+    # gradient or a shadow reaching the edge then survives the opening up to the last cell
+    reach = BACKGROUND_OPENING // 2
+    extended = np.pad(estimate, reach, mode="reflect", reflect_type="odd")
+    opened = square_filter(square_filter(extended, BACKGROUND_OPENING, dilate=False), BACKGROUND_OPENING, dilate=True)
+    opened = opened[reach:-reach, reach:-reach]
+    if opened.max() - opened.min() < FLAT_PAPER:  # the spread was strokes, not light: plain paper
+        return middle(opened)
+    return upsample(opened, levels.shape)
+
+
+def refined_background(levels: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+    """The paper's level again, pixel by pixel: a grey opening of `levels` with a square a little
+    wider than the strokes (found so far in `strokes`) removes them and keeps everything wider,
+    so a shadow's edge is followed at the scale of a stroke, even inside a digit's loop, where a
+    grid of cells cuts corners and leaves a rim of shadow that would pass for ink."""
+    size = int(np.clip(2 * round(1.25 * stroke_width(strokes)) + 3, 5, 61))
+    return square_filter(square_filter(levels, size, dilate=False), size, dilate=True)
+
+
+def ink_residual(levels, background, dark_ink):
+    """(residual, centre, sigma, strength): ink over paper, the paper's typical residual and noise,
+    and the ink's typical level over paper (None when nothing stands out of the noise)."""
+    residual = levels - background
+    if dark_ink:
+        # light on paper multiplies: in a shadow, paper and ink darken by the same factor, so the
+        # ink's depth is measured as a share of the local paper's brightness
+        residual *= 1.0 / np.maximum(1.0 - background, 0.1)
+    values = sample(residual)
+    centre = middle(values)
+    sigma = max(1.4826 * middle(np.abs(values - centre)), 1.0 / 255)
+    candidates = residual[residual > centre + max(NOISE_SIGMAS * sigma, MIN_INK_STEP)]
+    if candidates.size < MIN_INK_PIXELS:
+        return residual, centre, sigma, None
+    rank = int(0.9 * (candidates.size - 1))
+    return residual, centre, sigma, float(np.partition(candidates, rank)[rank]) - centre
+
+
 def ink_map(image: Image.Image):
-    """Ink as float32 (H, W) in [0, 1] on 0 background, or None when there is no digit to read."""
-    levels = grey_levels(image)
-    height, width = levels.shape
-    frame = max(1, min(height, width) // 20)
-    border = np.concatenate([levels[:frame].ravel(), levels[-frame:].ravel(), levels[:, :frame].ravel(), levels[:, -frame:].ravel()])
-    if np.median(border) > 0.5:
-        levels = 1.0 - levels  # dark ink on light paper: make ink bright, as in MNIST
-    ink = np.clip(levels - background_estimate(levels), 0.0, None)
-    contrast = float(np.percentile(ink, 99.7))
-    if contrast < MIN_CONTRAST:
+    """(ink, factor): ink as float32 (H, W) in [0, 1] on 0 paper at working resolution, or None
+    when the picture holds no ink at all.
+
+    Polarity comes from `dark_ink` (in `working_levels`); the paper's level from
+    `background_estimate` (dark ink is measured relative to it, so a shadow changes nothing); the noise from the residual's median absolute deviation. Ink is what
+    stands well above that noise, scaled by its own typical level, so a faint thin line counts as
+    much as a marker stroke however little of the picture it covers.
+    """
+    levels, factor, dark = working_levels(image)
+    background = background_estimate(levels)
+    residual, centre, sigma, strength = ink_residual(levels, background, dark)
+    if strength is not None and not isinstance(background, float):
+        # the strongest ink only: a rim of shadow left by the first estimate is weaker than a stroke
+        background = refined_background(levels, residual > centre + 0.75 * strength)
+        residual, centre, sigma, strength = ink_residual(levels, background, dark)
+    if strength is None:
         return None
-    ink = np.clip(ink / contrast, 0.0, 1.0)
-    grain = 0.3  # below 30 % of the ink's strength: paper texture, shadows, JPEG noise
-    ink = np.clip((ink - grain) / (1.0 - grain), 0.0, 1.0)
-    if (ink > 0.5).mean() < MIN_INK_FRACTION or (ink > 0.5).sum() < 4:
+    if strength < max(MIN_STRENGTH, 2 * NOISE_SIGMAS * sigma):
         return None
-    return ink
+    low = centre + max(GRAIN * strength, 4 * sigma)
+    ink = np.clip((residual - low) * (1.0 / max(centre + strength - low, 1e-6)), 0.0, 1.0)
+    if np.count_nonzero(ink > 0.5) < MIN_INK_PIXELS:
+        return None
+    return ink, factor
 
 
 def label_components(mask: np.ndarray):
-    """8-connected components of a boolean mask: (labels int32 array, count); labels 1..count.
+    """8-connected components of a boolean mask: (labels int32 array, count); labels 1..count,
+    numbered in the order of their first pixel (row-major).
 
-    Union-find over the runs of each row: a digit is a few hundred runs, so this is fast in
-    plain Python and needs no SciPy on the light path.
+    Runs of each row are the nodes; a run touches the runs of the row above whose columns overlap
+    it, diagonals included (found for all runs at once with `searchsorted`); components are joined
+    by propagating the smallest run number along those edges with pointer jumping. All in NumPy:
+    no SciPy on the light path, and no Python loop per pixel or per run.
     """
-    padded = np.pad(mask.astype(np.int8), ((0, 0), (1, 1)))
+    height, width = mask.shape
+    padded = np.zeros((height, width + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
     changes = np.diff(padded, axis=1)
-    run_rows, starts = np.nonzero(changes == 1)  # row-major order: runs pair up with their stops
-    _, stops = np.nonzero(changes == -1)
-    runs = list(zip(run_rows.tolist(), starts.tolist(), stops.tolist()))  # (row, start, stop)
-    parent = list(range(len(runs)))
-
-    def root(index):
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
-    previous, current, current_row = [], [], -1
-    for index, (row, start, stop) in enumerate(runs):
-        if row != current_row:
-            previous = current if row == current_row + 1 else []
-            current, current_row = [], row
-        for other in previous:
-            _, other_start, other_stop = runs[other]
-            if other_start <= stop and start <= other_stop:  # touching, diagonals included
-                parent[root(index)] = root(other)
-        current.append(index)
+    rows, starts = np.nonzero(changes == 1)  # row-major order: runs pair up with their stops
+    stops = np.nonzero(changes == -1)[1]  # exclusive
     labels = np.zeros(mask.shape, dtype=np.int32)
-    numbering = {}
-    for index, (row, start, stop) in enumerate(runs):
-        labels[row, start:stop] = numbering.setdefault(root(index), len(numbering) + 1)
-    return labels, len(numbering)
+    if rows.size == 0:
+        return labels, 0
+    stride = width + 2
+    start_keys, stop_keys = rows * stride + starts, rows * stride + stops
+    # the runs of the row above that overlap run i, diagonals included: start <= stop_i, stop >= start_i
+    first = np.searchsorted(stop_keys, (rows - 1) * stride + starts, side="left")
+    last = np.searchsorted(start_keys, (rows - 1) * stride + stops, side="right") - 1
+    counts = np.clip(last - first + 1, 0, None)
+    counts[rows == 0] = 0
+    here = np.repeat(np.arange(rows.size), counts)
+    above = np.repeat(first, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    parent = np.arange(rows.size)
+    while here.size:
+        low = np.minimum(parent[here], parent[above])
+        np.minimum.at(parent, parent[here], low)
+        np.minimum.at(parent, parent[above], low)
+        while True:  # pointer jumping until every run points at its root
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+        if np.array_equal(parent[here], parent[above]):
+            break
+    roots, numbering = np.unique(parent, return_inverse=True)
+    labels.ravel()[np.flatnonzero(mask)] = np.repeat(numbering.astype(np.int32) + 1, stops - starts)
+    return labels, int(roots.size)
 
 
-def find_digits(ink: np.ndarray, multi: bool):
-    """Boolean masks (in `ink`'s resolution), one per digit, left to right."""
-    height, width = ink.shape
-    factor = max(1, int(np.ceil(max(height, width) / LABEL_SIZE)))
+def max_pool(mask: np.ndarray, factor: int) -> np.ndarray:
+    """A boolean mask shrunk by `factor`: a cell is set when any of its pixels is."""
+    if factor == 1:
+        return mask
+    height, width = mask.shape
     small_h, small_w = -(-height // factor), -(-width // factor)
-    padded = np.zeros((small_h * factor, small_w * factor), dtype=np.float32)
-    padded[:height, :width] = ink
-    small = padded.reshape(small_h, factor, small_w, factor).max(axis=(1, 3)) > 0.5
+    padded = np.zeros((small_h * factor, small_w * factor), dtype=bool)
+    padded[:height, :width] = mask
+    return padded.reshape(small_h, factor, small_w, factor).any(axis=(1, 3))
+
+
+def long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of `mask` on horizontal runs of at least `length`, allowing a slight tilt (runs
+    are measured on the mask widened by a pixel up and down)."""
+    widened = mask.copy()
+    widened[1:] |= mask[:-1]
+    widened[:-1] |= mask[1:]
+    long = np.zeros_like(mask)
+    if length < 1 or np.count_nonzero(widened, axis=1).max() < length:
+        return long  # no row holds enough ink for a line: the usual case, at no cost
+    padded = np.pad(widened.astype(np.int8), ((0, 0), (1, 1)))
+    changes = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(changes == 1)
+    _, stops = np.nonzero(changes == -1)
+    for row, start, stop in zip(rows.tolist(), starts.tolist(), stops.tolist()):
+        if stop - start >= length:
+            long[row, start:stop] = True
+    return long & mask
+
+
+def line_count(long: np.ndarray) -> int:
+    """How many separate horizontal lines the rows of `long` hold."""
+    rows = long.any(axis=1).astype(np.int8)
+    return int(np.count_nonzero(np.diff(np.concatenate([[0], rows])) == 1))
+
+
+def crossing_strokes(lines: np.ndarray, rest: np.ndarray, reach=3) -> np.ndarray:
+    """Line pixels that a stroke crosses (other ink within `reach` rows above and below)."""
+    above, below = np.zeros_like(rest), np.zeros_like(rest)
+    for shift in range(1, reach + 1):
+        above[shift:] |= rest[:-shift]
+        below[:-shift] |= rest[shift:]
+    return lines & above & below
+
+
+def ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ruled or squared paper: straight lines across nearly the whole picture, when there
+    are at least three parallel ones (one long stroke may be a 7's bar on a tight crop, two may be
+    a frame's sides). Where a stroke crosses a line, the crossing is kept."""
+    horizontal = long_runs(mask, int(LONG_LINE * mask.shape[1]))
+    vertical = long_runs(mask.T, int(LONG_LINE * mask.shape[0])).T
+    if max(line_count(horizontal), line_count(vertical.T)) < 3:
+        return np.zeros_like(mask)
+    rest = mask & ~horizontal & ~vertical
+    keep = crossing_strokes(horizontal, rest) | crossing_strokes(vertical.T, rest.T).T
+    return (horizontal | vertical) & ~keep
+
+
+def frame_band(piece: np.ndarray, open_sides=(False, False, False, False)):
+    """For one piece (cropped to its box): (the frame's lines, the width of the band along its
+    edges where they run) if it is a frame, else None.
+
+    A frame is a piece whose edges (top, bottom, left, right) are each covered along at least
+    85 % of their length within a band of 12 % of its size; one edge may be missing where the
+    piece reaches the picture's edge (`open_sides`: a box cut off by the crop). A hand-drawn 0
+    touches its box at four points only.
+    """
+    height, width = piece.shape
+    if height < 6 or width < 6:
+        return None
+    band = max(1, round(0.12 * min(height, width)))
+    coverage = (
+        piece[:band].any(axis=0).mean(),
+        piece[-band:].any(axis=0).mean(),
+        piece[:, :band].any(axis=1).mean(),
+        piece[:, -band:].any(axis=1).mean(),
+    )
+    covered = [value >= FRAME_SIDE_COVERAGE for value in coverage]
+    if sum(covered) < 3 or not all(c or o for c, o in zip(covered, open_sides)):
+        return None
+    wide = max(band + 1, round(1.5 * band))
+    if piece[wide:-wide, wide:-wide].mean() > 0.5:
+        return None  # a filled shape, not a frame: a frame is hollow
+    # the frame's own lines: rows (columns) near an edge that the piece covers for half its
+    # width (height) or more; a digit inside touching the frame keeps its strokes
+    rows, columns = piece.mean(axis=1) >= 0.5, piece.mean(axis=0) >= 0.5
+    rows[wide:-wide], columns[wide:-wide] = False, False
+    return (rows[:, None] | columns[None, :]) & piece, wide
+
+
+def frames(labels: np.ndarray, count: int):
+    """(lines, zone): the lines of every labelled piece that is a frame (a digit inside it stays),
+    and the bands along the frames' edges, where what the lines leave behind is still frame."""
+    lines, zone = np.zeros(labels.shape, dtype=bool), np.zeros(labels.shape, dtype=bool)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    for label in range(1, count + 1):
+        if areas[label] < 12:
+            continue
+        piece = labels == label
+        left, top, right, bottom = bounds(piece)
+        at_edge = (top == 0, bottom == labels.shape[0], left == 0, right == labels.shape[1])
+        found = frame_band(piece[top:bottom, left:right], at_edge)
+        if found is not None:
+            frame, wide = found
+            lines[top:bottom, left:right] |= frame
+            zone[top:bottom, left:right] = True
+            zone[top + wide : bottom - wide, left + wide : right - wide] = False
+    return lines, zone
+
+
+def wipe(ink: np.ndarray, removed: np.ndarray, factor: int):
+    """Take lines and frames (`removed`, label resolution) out of `ink`, in place. Where a stroke
+    runs along a line, the stroke is kept when its ink is clearly stronger than the line's
+    (ruled and grid lines are usually fainter than the pen)."""
+    region = to_working(removed, factor, ink.shape)
+    values = ink[region]
+    line_level = middle(values[values > 0.2]) if np.count_nonzero(values > 0.2) else 1.0
+    if line_level < 0.6:
+        region &= ink < 1.5 * line_level
+    ink[region] = 0.0
+
+
+def find_pieces(ink: np.ndarray):
+    """(labels, kept labels, factor, cleared) on a mask of at most LABEL_SIZE: ruled lines and
+    frames taken out of `ink` (in place), specks and bits of neighbouring characters at the
+    picture's edge dropped. `cleared` says whether lines or frames took all the ink."""
+    factor = max(1, -(-max(ink.shape) // LABEL_SIZE))
+    small = max_pool(ink > 0.5, factor)
+    lines = ruled_lines(max_pool(ink > 0.2, factor) | small)
+    if lines.any():
+        wipe(ink, lines, factor)
+        small = max_pool(ink > 0.5, factor)
     labels, count = label_components(small)
+    boxes, zone = frames(labels, count)
+    if boxes.any():
+        wipe(ink, boxes, factor)
+        labels, count = label_components(max_pool(ink > 0.5, factor))
+        # what is left of a wobbly or tilted frame lies wholly in its band: frame, not digit
+        outside = np.bincount(labels[~zone].ravel(), minlength=count + 1)
+        wholly_inside = [label for label in range(1, count + 1) if outside[label] == 0]
+        if wholly_inside:
+            leftovers = select(labels, wholly_inside)
+            wipe(ink, leftovers, factor)
+            labels[leftovers] = 0
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    keep = [index + 1 for index in range(count) if areas[index] >= SPECK_FRACTION * areas.max()]
-    if multi:
-        masks = [np.isin(labels, group) for group in merge_overlapping(labels, keep)]
-        masks = [piece for mask in masks for piece in split_wide(mask)]
-    else:
-        masks = [np.isin(labels, keep)]
-    masks.sort(key=lambda mask: bounds(mask)[0])
-    return [np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)[:height, :width] for mask in masks]
+    if not areas.any():
+        return labels, [], factor, bool(lines.any() or boxes.any())
+    largest = areas.max()
+    edge = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
+    keep = [
+        label
+        for label in range(1, count + 1)
+        if areas[label - 1] and areas[label - 1] >= SPECK_FRACTION * largest and not (label in edge and areas[label - 1] < EDGE_BIT_FRACTION * largest)
+    ]
+    return labels, keep, factor, False
+
+
+def to_working(mask: np.ndarray, factor: int, shape) -> np.ndarray:
+    return np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+
+
+def digit_groups(labels, keep):
+    """Masks (label resolution) of the pieces side by side, left to right: pieces that overlap in
+    columns (a 5's detached bar, a 4 in two strokes) are one."""
+    groups = [select(labels, group) for group in merge_overlapping(labels, keep)]
+    groups.sort(key=lambda mask: bounds(mask)[0])
+    return groups
 
 
 def bounds(mask):
@@ -236,14 +527,31 @@ def merge_overlapping(labels, keep):
     return [group["labels"] for group in groups]
 
 
-def split_wide(mask, max_aspect=1.3, digit_aspect=0.8):
-    """Split a piece much wider than tall (touching digits) into the number of digits its width
-    suggests, cutting at the thinnest column near each expected boundary."""
+def split_options(mask, max_aspect=1.2):
+    """Ways to cut one piece into digits, each a list of masks left to right.
+
+    A piece no wider than a digit is one digit. A wider one (touching digits) is cut into k
+    digits for every k its width allows (a digit is 0.45 to 1.05 of its height wide), each cut
+    at the thinnest column near the expected boundary; up to 1.6 times its height wide it may
+    also be one wide digit. The first option is the likeliest by width alone; a reader with a
+    model (`inference.Predictor`) picks the option whose pieces look most like digits.
+    """
     left, top, right, bottom = bounds(mask)
     width, height = right - left, bottom - top
     if width <= max_aspect * height or width < 4:
-        return [mask]
-    count = max(2, round(width / (digit_aspect * height)))
+        return [[mask]]
+    likeliest = max(2, round(width / (0.65 * height)))
+    counts = range(max(2, int(width / (1.05 * height))), min(8, max(2, int(np.ceil(width / (0.45 * height))))) + 1)
+    options = [cut_into(mask, count) for count in sorted(counts, key=lambda count: abs(count - likeliest))]
+    if width <= 1.6 * height:
+        options.append([mask])
+    return options
+
+
+def cut_into(mask, count):
+    """`mask` cut into `count` pieces at the thinnest column near each expected boundary."""
+    left, _, right, _ = bounds(mask)
+    width = right - left
     profile = mask[:, left:right].sum(axis=0)
     cuts, step = [], width / count
     for boundary in range(1, count):
@@ -262,7 +570,8 @@ def split_wide(mask, max_aspect=1.3, digit_aspect=0.8):
 def stroke_width(binary: np.ndarray) -> float:
     """Mean stroke width in pixels: 2 * area / boundary pixels (a stroke has two edges)."""
     area = binary.sum()
-    padded = np.pad(binary, 1)
+    padded = np.zeros((binary.shape[0] + 2, binary.shape[1] + 2), dtype=bool)
+    padded[1:-1, 1:-1] = binary
     interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     boundary = area - interior.sum()
     return 2.0 * area / max(boundary, 1)
@@ -270,15 +579,19 @@ def stroke_width(binary: np.ndarray) -> float:
 
 def square_filter(array: np.ndarray, size: int, dilate: bool) -> np.ndarray:
     """Grey dilation (max) or erosion (min) over a size x size square, as Pillow's Max/MinFilter,
-    done separably (rows, then columns): cost grows with size, not size squared."""
-    reduce = np.maximum.reduce if dilate else np.minimum.reduce
-    radius = size // 2
-    fill = 0 if dilate else 255
-    height, width = array.shape
-    padded = np.pad(array, ((0, 0), (radius, radius)), constant_values=fill)
-    rows = reduce([padded[:, i : i + width] for i in range(size)])
-    padded = np.pad(rows, ((radius, radius), (0, 0)), constant_values=fill)
-    return reduce([padded[i : i + height] for i in range(size)])
+    done separably (rows, then columns) with shifted views: cost grows with size, not size squared."""
+    combine = np.maximum if dilate else np.minimum
+    result = array
+    for axis in (1, 0):
+        source, result = result, result.copy()
+        for shift in range(1, size // 2 + 1):
+            if source.shape[axis] <= shift:
+                break
+            ahead = (slice(None), slice(shift, None)) if axis == 1 else (slice(shift, None), slice(None))
+            behind = (slice(None), slice(None, -shift)) if axis == 1 else (slice(None, -shift), slice(None))
+            combine(result[ahead], source[behind], out=result[ahead])
+            combine(result[behind], source[ahead], out=result[behind])
+    return result
 
 
 def fit_box(image: Image.Image, size) -> Image.Image:
@@ -292,18 +605,18 @@ def fit_box(image: Image.Image, size) -> Image.Image:
 def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """One digit's ink (restricted to `mask`) as a uint8 28x28 MNIST-style image."""
     left, top, right, bottom = bounds(mask)
-    crop = np.where(mask, ink, 0.0)[top:bottom, left:right]
+    crop = ink[top:bottom, left:right] * mask[top:bottom, left:right]
     detail_size = BOX_SIZE * DETAIL_SCALE
     margin = detail_size // 4  # room for dilation
     detail = fit_box(Image.fromarray((crop * 255).astype(np.uint8), mode="L"), detail_size)
     detail = np.asarray(detail, dtype=np.float32)
-    if (detail > 32).any():
+    inked = detail[detail > 32]
+    if inked.size:
         # thin anti-aliased lines arrive grey: make the median ink pixel full white, as MNIST cores are
-        detail = np.clip(detail * (255.0 / np.percentile(detail[detail > 32], 50)), 0, 255)
-    canvas = Image.new("L", (detail.shape[1] + 2 * margin, detail.shape[0] + 2 * margin))
-    canvas.paste(Image.fromarray(detail.astype(np.uint8), mode="L"), (margin, margin))
+        detail = np.minimum(detail * (255.0 / middle(inked)), 255.0)
+    array = np.zeros((detail.shape[0] + 2 * margin, detail.shape[1] + 2 * margin), dtype=np.uint8)
+    array[margin:-margin, margin:-margin] = detail
     target = MNIST_STROKE_WIDTH * DETAIL_SCALE * BOX_SIZE / 20.0
-    array = np.asarray(canvas)
     width = stroke_width(array > 127)
     if width < 0.75 * target:
         size = 2 * max(1, round((target - width) / 2)) + 1  # dilation widens by size - 1
@@ -311,7 +624,7 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     elif width > 1.5 * target:
         size = 2 * max(1, round((width - target) / 2)) + 1
         eroded = square_filter(array, size, dilate=False)
-        if (eroded > 127).sum() > 0.25 * (array > 127).sum():
+        if np.count_nonzero(eroded > 127) > 0.25 * np.count_nonzero(array > 127):
             array = eroded
     ys, xs = np.flatnonzero(array.any(axis=1)), np.flatnonzero(array.any(axis=0))
     cropped = Image.fromarray(array[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
@@ -321,9 +634,8 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         boxed = np.clip(boxed * (255.0 / peak), 0, 255)
     # centre by centre of mass, as MNIST did
     total = boxed.sum()
-    rows, columns = np.indices(boxed.shape)
-    centre_y = (rows * boxed).sum() / total if total else boxed.shape[0] / 2
-    centre_x = (columns * boxed).sum() / total if total else boxed.shape[1] / 2
+    centre_y = float(boxed.sum(axis=1) @ np.arange(boxed.shape[0])) / total if total else boxed.shape[0] / 2
+    centre_x = float(boxed.sum(axis=0) @ np.arange(boxed.shape[1])) / total if total else boxed.shape[1] / 2
     # MNIST's centres of mass sit at row 14.0, column 14.0 (mean over the training set, std 0.3)
     top_offset = int(np.clip(round(14 - centre_y), 0, 28 - boxed.shape[0]))
     left_offset = int(np.clip(round(14 - centre_x), 0, 28 - boxed.shape[1]))
@@ -332,17 +644,45 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.round(result).astype(np.uint8)
 
 
-def prepare(source, multi=False, name=None):
+def read(source, multi=False, name=None) -> Reading:
     """Every digit in a picture (path, bytes or PIL image) as MNIST-style 28x28 uint8 arrays.
 
-    Returns a list of `DigitImage`, left to right; empty when there is no digit to read. Without
-    `multi` everything that is ink (minus specks) is one digit.
+    Without `multi` everything that is ink (minus specks, lines and frames) is one digit, and
+    `parts` holds the pieces side by side when there are several (so a caller can say "several
+    digits"). With `multi`, one digit per piece, left to right, touching digits cut apart (see
+    `split_options`).
     """
     image = source if isinstance(source, Image.Image) else open_image(source, name)
-    ink = ink_map(image)
-    if ink is None:
-        return []
-    return [DigitImage(pixels=normalise_digit(ink, mask), box=bounds(mask)) for mask in find_digits(ink, multi)]
+    found = ink_map(image)
+    if found is None:
+        return Reading([], [])
+    ink, factor = found
+    labels, keep, label_factor, cleared = find_pieces(ink)
+    if not keep:
+        return Reading([], [], note="only lines or a frame" if cleared else None)
+    size = image.size
+
+    def digit(mask):
+        working = to_working(mask, label_factor, ink.shape)
+        left, top, right, bottom = bounds(working)
+        box = (left * factor, top * factor, min(right * factor, size[0]), min(bottom * factor, size[1]))
+        return DigitImage(pixels=normalise_digit(ink, working), box=box)
+
+    groups = digit_groups(labels, keep)
+    if multi:
+        options = [[[digit(piece) for piece in option] for option in split_options(group)] for group in groups]
+        return Reading([piece for group in options for piece in group[0]], [], options=options)
+    parts = []
+    if len(groups) > 1:
+        heights = [bounds(group)[3] - bounds(group)[1] for group in groups]
+        sizeable = [group for group, height in zip(groups, heights) if height >= 0.5 * max(heights)]
+        parts = [digit(group) for group in sizeable] if len(sizeable) > 1 else []
+    return Reading([digit(groups[0] if len(groups) == 1 else select(labels, keep))], parts)
+
+
+def prepare(source, multi=False, name=None):
+    """The digits of `read` alone: a list of `DigitImage`, left to right, empty when none."""
+    return read(source, multi, name).digits
 
 
 def prepare_pixels(pixels) -> np.ndarray:

@@ -1,15 +1,20 @@
 """Predict digits with ONNX Runtime: no TensorFlow, no Keras (a test checks `sys.modules`).
 
 `Predictor` wraps an ONNX model (by default the one shipped in the package) and answers for
-pictures (through `imaging.prepare`), for MNIST-style arrays (IDX, Kaggle CSV) and for raw
-28x28 pixels. Every answer carries its probabilities; it is "uncertain" when
+pictures (through `imaging.read`), for MNIST-style arrays (IDX, Kaggle CSV) and for raw
+28x28 pixels. Every answer carries its probabilities; it is "uncertain", with a reason, when
 
-- the top probability is below `threshold` (default 0.80; the model card records how often the
-  shipped model is right on the MNIST test digits it answers above it), or
+- "several digits found; use --multi": without multi, the picture holds two or more pieces side
+  by side that each look like a digit;
+- "not a digit": the shipped detector (`pretrained/detector.onnx`, see its card and
+  `scripts/build_detector.py`) scores what the model saw below its threshold. Softmax scores
+  alone call a letter A a 4 at 99.98 %; the detector was trained on letters, symbols, scribbles,
+  frames, noise, blots and touching digits against MNIST and drawn digits, and keeps 99.9 % of
+  held-out digits;
+- "low confidence": the top probability is below `threshold` (default 0.80);
 - the picture the model saw does not look like a handwritten digit by MNIST's own statistics:
   its ink (pixels above 127) covers less than 3 % or more than 35 % of the 28x28, which only 24
-  of MNIST's 70,000 digits do (measured). That catches blobs, filled shapes and stray marks that
-  softmax scores alone tend to call confidently.
+  of MNIST's 70,000 digits do (measured).
 """
 
 import dataclasses
@@ -34,6 +39,14 @@ def pretrained_dir() -> Path:
 
 def pretrained_model_path() -> Path:
     return pretrained_dir() / "model.onnx"
+
+
+def detector_path() -> Path:
+    return pretrained_dir() / "detector.onnx"
+
+
+NOT_A_DIGIT = "not a digit"
+SEVERAL_DIGITS = "several digits found; use --multi"
 
 
 def model_card(model_path=None) -> dict:
@@ -134,6 +147,13 @@ class Prediction:
     source: str
     digits: list  # of DigitAnswer, left to right
     seconds: float = 0.0
+    note: Optional[str] = None  # with no digits: why, when it is more than "no digit found"
+
+    @property
+    def reason(self) -> Optional[str]:
+        if not self.digits:
+            return self.note or "no digit found"
+        return next((d.reason for d in self.digits if d.reason), None)
 
     @property
     def text(self) -> Optional[str]:
@@ -158,7 +178,7 @@ class Prediction:
             "digit": self.digits[0].digit if len(self.digits) == 1 else None,
             "confidence": round(self.confidence, 6),
             "uncertain": self.uncertain,
-            "reason": "no digit found" if not self.digits else next((d.reason for d in self.digits if d.reason), None),
+            "reason": self.reason,
             "probabilities": self.digits[0].probabilities if len(self.digits) == 1 else None,
             "per_digit": [d.to_dict(with_pixels) for d in self.digits],
             "seconds": round(self.seconds, 6),
@@ -171,19 +191,29 @@ class Prediction:
 class Predictor:
     """Digits from pictures, arrays or pixels with an ONNX model (default: the shipped one)."""
 
-    def __init__(self, model=None, threshold=DEFAULT_THRESHOLD, threads: Optional[int] = None):
+    def __init__(self, model=None, threshold=DEFAULT_THRESHOLD, threads: Optional[int] = None, detect=True):
         if not 0.0 <= threshold <= 1.0:
             raise DigitrecError(f"--threshold must be between 0 and 1, got {threshold}")
         self.model_path = resolve_onnx_model(model)
         self.model = OnnxModel(self.model_path, threads=threads)
         self.threshold = threshold
+        self.detector, self.detector_threshold = None, 0.0
+        if detect:  # the shipped detector works with any digit model: it sees the same 28x28
+            path = detector_path()
+            if not path.is_file():
+                raise DigitrecError(f"{path}: the shipped digit detector is missing from this installation")
+            self.detector = OnnxModel(path, threads=threads)
+            self.detector_threshold = float(json.loads(path.with_name("detector_card.json").read_text())["threshold"])
 
-    def answer(self, probabilities: np.ndarray, pixels: np.ndarray, box=None) -> DigitAnswer:
+    def answer(self, probabilities: np.ndarray, pixels: np.ndarray, box=None, digit_score=1.0, reason=None) -> DigitAnswer:
         order = np.argsort(probabilities)[::-1]
         top = float(probabilities[order[0]])
         coverage = float((pixels > 127).mean())
-        reason = None
-        if top < self.threshold:
+        if reason is not None:
+            pass
+        elif digit_score < self.detector_threshold:
+            reason = NOT_A_DIGIT
+        elif top < self.threshold:
             reason = f"low confidence ({top:.2f} < {self.threshold:.2f})"
         elif not INK_COVERAGE_RANGE[0] <= coverage <= INK_COVERAGE_RANGE[1]:
             reason = f"does not look like a handwritten digit (ink covers {coverage:.0%} of the 28x28)"
@@ -198,28 +228,61 @@ class Predictor:
             box=box,
         )
 
+    def scores(self, pixels: np.ndarray):
+        """(probabilities (N, 10), digit scores (N,)) for uint8 (N, 28, 28) MNIST-style pictures."""
+        images = pixels.astype(np.float32)[..., np.newaxis] * (1.0 / 255.0)
+        probabilities = self.model.probabilities(images)
+        digit_scores = self.detector.probabilities(images)[:, 1] if self.detector else np.ones(len(pixels), np.float32)
+        return probabilities, digit_scores
+
     def predict_pixels(self, images: np.ndarray, sources=None):
         """Predictions for MNIST-style uint8 images (N, 28, 28), white on black."""
         images = np.asarray(images, dtype=np.uint8)
         started = time.perf_counter()
-        probabilities = self.model.probabilities(images.astype(np.float32)[..., np.newaxis] / 255.0)
+        probabilities, digit_scores = self.scores(images)
         each = (time.perf_counter() - started) / max(len(images), 1)
         sources = sources or [f"#{i + 1}" for i in range(len(images))]
         return [
-            Prediction(source, [self.answer(row, image)], seconds=each)
-            for source, row, image in zip(sources, probabilities, images)
+            Prediction(source, [self.answer(row, image, digit_score=score)], seconds=each)
+            for source, row, image, score in zip(sources, probabilities, images, digit_scores)
         ]
+
+    def best_cuts(self, options) -> list:
+        """The digits of a multi-digit reading, each piece cut the way whose every digit looks most
+        like a digit (the weakest digit's top probability times its digit score); on a tie, the
+        likeliest cut by width."""
+        every = [digit for group in options for option in group for digit in option]
+        probabilities, digit_scores = self.scores(np.stack([d.pixels for d in every]))
+        quality = iter((probabilities.max(axis=1) * digit_scores).tolist())
+        chosen = []
+        for group in options:
+            scored = [(min(next(quality) for _ in option), -rank, option) for rank, option in enumerate(group)]
+            chosen.extend(max(scored, key=lambda item: item[:2])[2])
+        return chosen
 
     def predict_image(self, source, multi=False, name=None) -> Prediction:
         """Prediction for a picture: a path, bytes or a PIL image."""
-        from .imaging import prepare
+        from .imaging import read
 
         started = time.perf_counter()
-        found = prepare(source, multi=multi, name=name)
-        digits = []
-        if found:
-            pixels = np.stack([d.pixels for d in found])
-            probabilities = self.model.probabilities(pixels.astype(np.float32)[..., np.newaxis] / 255.0)
-            digits = [self.answer(row, d.pixels, d.box) for row, d in zip(probabilities, found)]
+        reading = read(source, multi=multi, name=name)
         label = name or (str(source) if isinstance(source, (str, Path)) else "image")
+        if not reading.digits:
+            note = f"{NOT_A_DIGIT} ({reading.note})" if reading.note else None
+            return Prediction(label, [], seconds=time.perf_counter() - started, note=note)
+        if any(len(options) > 1 for options in reading.options):
+            reading.digits = self.best_cuts(reading.options)
+        found = reading.digits + reading.parts
+        probabilities, digit_scores = self.scores(np.stack([d.pixels for d in found]))
+        reason = None
+        if reading.parts:
+            # without multi: pieces side by side that are each a confident digit, while all of them
+            # together are not (a 0 drawn with a gap is two "1"s but also a good 0), are a number
+            confident = (digit_scores >= self.detector_threshold) & (probabilities.max(axis=1) >= self.threshold)
+            if not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2:
+                reason = SEVERAL_DIGITS
+        digits = [
+            self.answer(row, d.pixels, d.box, digit_score=score, reason=reason)
+            for row, d, score in zip(probabilities, reading.digits, digit_scores)
+        ]
         return Prediction(label, digits, seconds=time.perf_counter() - started)

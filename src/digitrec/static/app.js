@@ -162,14 +162,16 @@ function showAnswer(answer) {
   const digit = document.getElementById("digit");
   if (!answer.digits) {
     digit.textContent = "–";
-    setStatus("No digit found", "none");
+    setStatus(answer.reason && answer.reason !== "no digit found" ? `Not a digit: ${answer.reason}` : "No digit found", "none");
     document.getElementById("confidence").textContent = "";
     renderBars(null);
     document.getElementById("seen").replaceChildren();
     return;
   }
   digit.textContent = answer.digits;
-  if (answer.uncertain) setStatus(`Uncertain: ${answer.reason}`, "uncertain");
+  if (answer.uncertain && answer.reason.startsWith("several digits")) setStatus("Several digits found: switch to multi-digit mode", "uncertain");
+  else if (answer.uncertain && answer.reason === "not a digit") setStatus("Not a digit", "uncertain");
+  else if (answer.uncertain) setStatus(`Uncertain: ${answer.reason}`, "uncertain");
   else setStatus(answer.per_digit.length > 1 ? `Read ${answer.per_digit.length} digits` : "Recognised", "");
   const candidates = answer.per_digit[0].candidates.map(([d, p]) => `${d} ${(100 * p).toFixed(0)} %`).join(", ");
   document.getElementById("confidence").textContent =

@@ -1,0 +1,388 @@
+"""Pictures made the ordinary ways, one generator per category, for tests and benchmarks.
+
+Every category that issue 9 lists: thin pens on big canvases, small digits on big pages, photos
+with shadows, digits in frames and on ruled or squared paper, several digits without `--multi`,
+touching digits, and things that are not digits at all (letters, symbols, scribbles, frames,
+noise, blots). Each generator takes a NumPy random generator and returns (PIL image, expected):
+the expected text for digits, None for a non-digit. Digits use the skeletons of
+`drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
+
+    python benchmarks/stress_pictures.py --out /tmp/stress --count 20   # write samples of each
+"""
+
+import argparse
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from drawn_digits import catmull_rom, digit_strokes
+
+# Non-digits as stroke skeletons in a unit box (x right, y down), (points, smooth) like STYLES.
+# Letters that people also write as digits (O, I, l, S, Z, B, G, q, g, b) are left out on purpose.
+SHAPES = {
+    "A": [([(0.05, 1.0), (0.5, 0.0), (0.95, 1.0)], False), ([(0.25, 0.6), (0.75, 0.6)], False)],
+    "E": [([(0.85, 0.0), (0.15, 0.0), (0.15, 1.0), (0.85, 1.0)], False), ([(0.15, 0.5), (0.7, 0.5)], False)],
+    "F": [([(0.85, 0.0), (0.15, 0.0), (0.15, 1.0)], False), ([(0.15, 0.5), (0.7, 0.5)], False)],
+    "H": [([(0.1, 0.0), (0.1, 1.0)], False), ([(0.9, 0.0), (0.9, 1.0)], False), ([(0.1, 0.5), (0.9, 0.5)], False)],
+    "K": [([(0.15, 0.0), (0.15, 1.0)], False), ([(0.85, 0.0), (0.15, 0.55), (0.85, 1.0)], False)],
+    "M": [([(0.05, 1.0), (0.12, 0.0), (0.5, 0.65), (0.88, 0.0), (0.95, 1.0)], False)],
+    "N": [([(0.12, 1.0), (0.12, 0.0), (0.88, 1.0), (0.88, 0.0)], False)],
+    "R": [([(0.15, 1.0), (0.15, 0.0), (0.7, 0.02), (0.85, 0.25), (0.7, 0.48), (0.15, 0.5)], True), ([(0.4, 0.5), (0.9, 1.0)], False)],
+    "P": [([(0.15, 1.0), (0.15, 0.0), (0.7, 0.02), (0.88, 0.25), (0.7, 0.5), (0.15, 0.52)], True)],
+    "U": [([(0.12, 0.0), (0.12, 0.7), (0.5, 1.0), (0.88, 0.7), (0.88, 0.0)], True)],
+    "V": [([(0.05, 0.0), (0.5, 1.0), (0.95, 0.0)], False)],
+    "W": [([(0.0, 0.0), (0.25, 1.0), (0.5, 0.35), (0.75, 1.0), (1.0, 0.0)], False)],
+    "X": [([(0.1, 0.0), (0.9, 1.0)], False), ([(0.9, 0.0), (0.1, 1.0)], False)],
+    "Y": [([(0.1, 0.0), (0.5, 0.5), (0.9, 0.0)], False), ([(0.5, 0.5), (0.5, 1.0)], False)],
+    "T": [([(0.05, 0.0), (0.95, 0.0)], False), ([(0.5, 0.0), (0.5, 1.0)], False)],
+    "C": [([(0.9, 0.15), (0.55, 0.0), (0.15, 0.25), (0.1, 0.7), (0.5, 1.0), (0.9, 0.85)], True)],
+    "D": [([(0.15, 0.0), (0.15, 1.0), (0.6, 0.95), (0.9, 0.5), (0.6, 0.05), (0.15, 0.0)], True)],
+    "k": [([(0.2, 0.0), (0.2, 1.0)], False), ([(0.8, 0.45), (0.2, 0.75), (0.8, 1.0)], False)],
+    "h": [([(0.15, 0.0), (0.15, 1.0)], False), ([(0.15, 0.65), (0.5, 0.45), (0.85, 0.6), (0.85, 1.0)], True)],
+    "m": [([(0.05, 1.0), (0.05, 0.4), (0.3, 0.35), (0.5, 0.5), (0.5, 1.0)], True), ([(0.5, 0.5), (0.75, 0.35), (0.95, 0.5), (0.95, 1.0)], True)],
+    "e": [([(0.12, 0.55), (0.88, 0.55), (0.75, 0.25), (0.45, 0.2), (0.12, 0.5), (0.3, 0.95), (0.85, 0.9)], True)],
+    "r": [([(0.2, 0.3), (0.2, 1.0)], False), ([(0.2, 0.55), (0.5, 0.3), (0.85, 0.35)], True)],
+    "#": [([(0.35, 0.0), (0.25, 1.0)], False), ([(0.75, 0.0), (0.65, 1.0)], False), ([(0.0, 0.33), (1.0, 0.33)], False), ([(0.0, 0.67), (1.0, 0.67)], False)],
+    "+": [([(0.5, 0.05), (0.5, 0.95)], False), ([(0.05, 0.5), (0.95, 0.5)], False)],
+    "*": [([(0.5, 0.0), (0.5, 1.0)], False), ([(0.07, 0.25), (0.93, 0.75)], False), ([(0.93, 0.25), (0.07, 0.75)], False)],
+    "=": [([(0.05, 0.35), (0.95, 0.35)], False), ([(0.05, 0.65), (0.95, 0.65)], False)],
+    "%": [([(0.9, 0.0), (0.1, 1.0)], False), ([(0.2, 0.0), (0.35, 0.12), (0.2, 0.25), (0.05, 0.12), (0.2, 0.0)], True), ([(0.8, 0.75), (0.95, 0.87), (0.8, 1.0), (0.65, 0.87), (0.8, 0.75)], True)],
+    "&": [([(0.9, 1.0), (0.25, 0.4), (0.3, 0.05), (0.6, 0.1), (0.55, 0.35), (0.1, 0.7), (0.3, 1.0), (0.65, 0.9), (0.9, 0.55)], True)],
+    "@": [([(0.65, 0.45), (0.5, 0.3), (0.35, 0.5), (0.5, 0.68), (0.65, 0.45), (0.7, 0.7), (0.9, 0.55), (0.85, 0.2), (0.5, 0.02), (0.12, 0.3), (0.15, 0.8), (0.5, 1.0), (0.85, 0.9)], True)],
+    "?": [([(0.15, 0.25), (0.5, 0.0), (0.85, 0.25), (0.5, 0.5), (0.5, 0.7)], True), ([(0.5, 0.92), (0.5, 1.0)], False)],
+    "!": [([(0.5, 0.0), (0.5, 0.7)], False), ([(0.5, 0.92), (0.5, 1.0)], False)],
+    "$": [([(0.85, 0.2), (0.5, 0.08), (0.15, 0.3), (0.5, 0.5), (0.85, 0.7), (0.5, 0.92), (0.15, 0.8)], True), ([(0.5, 0.0), (0.5, 1.0)], False)],
+    "arrow": [([(0.0, 0.5), (1.0, 0.5)], False), ([(0.7, 0.25), (1.0, 0.5), (0.7, 0.75)], False)],
+    "up arrow": [([(0.5, 1.0), (0.5, 0.0)], False), ([(0.2, 0.3), (0.5, 0.0), (0.8, 0.3)], False)],
+    "star": [([(0.5, 0.0), (0.79, 0.95), (0.02, 0.36), (0.98, 0.36), (0.21, 0.95), (0.5, 0.0)], False)],
+    "triangle": [([(0.5, 0.0), (1.0, 1.0), (0.0, 1.0), (0.5, 0.0)], False)],
+    "heart": [([(0.5, 1.0), (0.1, 0.55), (0.05, 0.2), (0.3, 0.02), (0.5, 0.25), (0.7, 0.02), (0.95, 0.2), (0.9, 0.55), (0.5, 1.0)], True)],
+    "check": [([(0.0, 0.55), (0.35, 1.0), (1.0, 0.0)], False)],
+    "smiley": [([(0.5, 0.0), (0.85, 0.15), (1.0, 0.5), (0.85, 0.85), (0.5, 1.0), (0.15, 0.85), (0.0, 0.5), (0.15, 0.15), (0.5, 0.0)], True),
+               ([(0.33, 0.3), (0.33, 0.42)], False), ([(0.67, 0.3), (0.67, 0.42)], False), ([(0.25, 0.62), (0.5, 0.78), (0.75, 0.62)], True)],
+    "crossed circle": [([(0.5, 0.0), (0.85, 0.15), (1.0, 0.5), (0.85, 0.85), (0.5, 1.0), (0.15, 0.85), (0.0, 0.5), (0.15, 0.15), (0.5, 0.0)], True),
+                       ([(0.15, 0.15), (0.85, 0.85)], False), ([(0.85, 0.15), (0.15, 0.85)], False)],
+    "house": [([(0.1, 1.0), (0.1, 0.45), (0.5, 0.0), (0.9, 0.45), (0.9, 1.0), (0.1, 1.0)], False), ([(0.4, 1.0), (0.4, 0.7), (0.6, 0.7), (0.6, 1.0)], False)],
+    "spiral": [([(0.5 + 0.5 * t / 12 * math.cos(t), 0.5 + 0.5 * t / 12 * math.sin(t)) for t in np.linspace(0, 12, 40)], True)],
+    "wave": [([(x, 0.5 + 0.35 * math.sin(x * 4 * math.pi)) for x in np.linspace(0, 1, 25)], True)],
+}
+
+
+def unit_strokes(shape, rng, aspect=None):
+    """A shape's strokes jittered, sheared and rotated, centred and scaled to unit height."""
+    aspect = aspect if aspect is not None else rng.uniform(0.7, 1.1)
+    angle = math.radians(rng.uniform(-10, 10))
+    shear = rng.uniform(-0.2, 0.2)
+    transform = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]) @ np.array([[1, shear], [0, 1]])
+    strokes = []
+    for points, smooth in shape:
+        points = np.asarray(points, dtype=np.float64) + rng.normal(0, 0.02, (len(points), 2))
+        line = catmull_rom(points) if smooth else points
+        strokes.append(((line - 0.5) * np.array([aspect, 1.0])) @ transform.T)
+    return strokes
+
+
+def scribble_strokes(rng):
+    """A random scribble: a zig-zag, a tangle, or crossing-out hatches."""
+    kind = rng.integers(3)
+    if kind == 0:  # zig-zag
+        count = int(rng.integers(4, 9))
+        xs = np.linspace(-0.6, 0.6, count)
+        ys = np.where(np.arange(count) % 2, 0.4, -0.4) + rng.normal(0, 0.05, count)
+        return [np.stack([xs, ys], axis=1)]
+    if kind == 1:  # a tangle: a smooth random walk
+        points = np.cumsum(rng.normal(0, 0.35, (int(rng.integers(8, 16)), 2)), axis=0)
+        points = (points - points.mean(axis=0)) / (np.abs(points).max() + 1e-6) * 0.5
+        return [catmull_rom(points, samples=8)]
+    lines = []  # hatching: several parallel strokes, then maybe across
+    for index in range(int(rng.integers(4, 9))):
+        offset = -0.5 + index / 7
+        lines.append(np.array([[-0.5, offset - 0.25], [0.5, offset + 0.25]]) + rng.normal(0, 0.03, (2, 2)))
+    if rng.random() < 0.5:
+        lines.append(np.array([[-0.5, 0.5], [0.5, -0.5]]))
+    return lines
+
+
+def paper(size, rng, kind=None):
+    """An RGB canvas as float (H, W, 3) in [0, 1]: white, tinted, a photo of paper, or a dark board."""
+    width, height = size
+    kind = kind or rng.choice(["white", "tinted", "photo", "dark"], p=[0.4, 0.2, 0.3, 0.1])
+    if kind == "dark":
+        base = rng.uniform(0.05, 0.3, 3)
+    elif kind == "tinted":
+        base = rng.uniform(0.8, 1.0, 3)
+    else:
+        base = np.ones(3) * rng.uniform(0.9, 1.0)
+    canvas = np.ones((height, width, 3), dtype=np.float32) * base.astype(np.float32)
+    if kind == "photo":
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) / max(width, height)
+        canvas *= (1 - rng.uniform(0.1, 0.35) * (xs * rng.uniform(-1, 1) + ys * rng.uniform(-1, 1) + 1) / 2)[..., None]
+        canvas += rng.normal(0, 0.015, canvas.shape).astype(np.float32)
+    return np.clip(canvas, 0, 1), kind
+
+
+def ink_colour(rng, kind):
+    if kind == "dark":
+        return tuple(int(v) for v in rng.uniform(200, 255, 3))
+    if rng.random() < 0.7:
+        return tuple(int(v) for v in rng.uniform(0, 70, 3))
+    return (int(rng.uniform(0, 60)), int(rng.uniform(0, 80)), int(rng.uniform(120, 200)))  # blue ballpoint
+
+
+def draw_strokes(image, strokes, centre, height, pen, ink, scale=1.0):
+    """Draw unit-height strokes at `centre`, `height` px tall, with round joints and ends."""
+    draw = ImageDraw.Draw(image)
+    for line in strokes:
+        xy = [((centre[0] + x * height) * scale, (centre[1] + y * height) * scale) for x, y in line]
+        draw.line(xy, fill=ink, width=max(1, int(round(pen * scale))), joint="curve")
+        radius = pen * scale / 2
+        if radius >= 1.5:
+            for x, y in (xy[0], xy[-1]):
+                draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=ink)
+
+
+def to_image(canvas):
+    return Image.fromarray((np.clip(canvas, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+def jpeg(image, rng, chance=0.4):
+    if rng.random() < chance:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=int(rng.integers(60, 95)))
+        return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return image
+
+
+def drawn_on(size, strokes, centre, height, pen, rng, kind=None, antialias=False):
+    """Strokes drawn on paper of `size`; antialiased by drawing at 3x and reducing."""
+    canvas, kind = paper(size, rng, kind)
+    ink = ink_colour(rng, kind)
+    if antialias:
+        big = Image.new("L", (size[0] * 3, size[1] * 3), 0)
+        draw_strokes(big, strokes, centre, height, pen, 255, scale=3)
+        coverage = np.asarray(big.reduce(3), dtype=np.float32)[..., None] / 255
+    else:
+        mask = Image.new("L", size, 0)
+        draw_strokes(mask, strokes, centre, height, pen, 255)
+        coverage = np.asarray(mask, dtype=np.float32)[..., None] / 255
+    canvas = canvas * (1 - coverage) + np.array(ink, np.float32) / 255 * coverage
+    return canvas, kind
+
+
+# --- the categories --------------------------------------------------------------------------
+
+
+def thin_pen(rng):
+    """A drawing app's export: a 1-3 px pen on a canvas of 1000x800 to 4000x3000."""
+    size = [(1000, 800), (1200, 1200), (1600, 1200), (2000, 1500), (4000, 3000)][int(rng.choice(5, p=[0.3, 0.3, 0.15, 0.15, 0.1]))]
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.3, 0.85) * min(size)
+    centre = (rng.uniform(0.3, 0.7) * size[0], rng.uniform(0.3, 0.7) * size[1])
+    pen = int(rng.integers(1, 4)) * (2 if size[0] >= 4000 and rng.random() < 0.5 else 1)
+    canvas, _ = drawn_on(size, digit_strokes(digit, rng), centre, height, pen, rng, kind="white", antialias=size[0] <= 1200 and rng.random() < 0.5)
+    return to_image(canvas), str(digit)
+
+
+def small_on_page(rng):
+    """A small digit (60-110 px) anywhere on a page of 900x900 to 1600x1200, corners included."""
+    size = [(900, 900), (1200, 900), (1600, 1200)][int(rng.integers(3))]
+    digit = int(rng.integers(10))
+    height = rng.uniform(60, 110)
+    pen = max(2, height * rng.uniform(0.04, 0.12))
+    margin = height * 0.6 + pen
+    centre = (rng.uniform(margin, size[0] - margin), rng.uniform(margin, size[1] - margin))
+    canvas, _ = drawn_on(size, digit_strokes(digit, rng), centre, height, pen, rng)
+    return jpeg(to_image(canvas), rng), str(digit)
+
+
+def shadow_photo(rng):
+    """A photo of a digit on paper with a soft shadow (a hand or a phone) and a lighting gradient."""
+    side = int(rng.choice([640, 800, 1200, 1600]))
+    size = (side, int(side * rng.uniform(0.75, 1.0)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.35, 0.7) * min(size)
+    centre = (rng.uniform(0.4, 0.6) * size[0], rng.uniform(0.4, 0.6) * size[1])
+    canvas, _ = drawn_on(size, digit_strokes(digit, rng), centre, height, height * rng.uniform(0.04, 0.12), rng, kind="photo")
+    shadow = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(shadow)
+    width, tall = size
+    corner = rng.integers(4)
+    cx, cy = (0 if corner in (0, 3) else width), (0 if corner < 2 else tall)
+    radius = rng.uniform(0.5, 0.9) * max(size)
+    draw.ellipse([cx - radius, cy - radius * rng.uniform(0.6, 1.2), cx + radius, cy + radius * rng.uniform(0.6, 1.2)], fill=255)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(max(size) * rng.uniform(0.03, 0.1)))
+    darkness = rng.uniform(0.3, 0.55)
+    canvas = canvas * (1 - darkness * np.asarray(shadow, np.float32)[..., None] / 255)
+    image = to_image(canvas).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+    return jpeg(image, rng, 0.6), str(digit)
+
+
+def rectangle(left, top, right, bottom, rng, wobble=0.0):
+    corners = np.array([[left, top], [right, top], [right, bottom], [left, bottom], [left, top]], dtype=np.float64)
+    corners += rng.normal(0, wobble, corners.shape)
+    corners[-1] = corners[0]
+    return [corners]
+
+
+def framed(rng, with_digit=True):
+    """A digit inside a drawn frame (a box on a form, or drawn around it by hand)."""
+    side = int(rng.choice([200, 300, 500, 800]))
+    size = (side, int(side * rng.uniform(0.8, 1.2)))
+    height = rng.uniform(0.4, 0.6) * min(size)
+    centre = (size[0] / 2 + rng.uniform(-0.05, 0.05) * side, size[1] / 2 + rng.uniform(-0.05, 0.05) * side)
+    pen = max(2, height * rng.uniform(0.05, 0.12))
+    margin_x, margin_y = rng.uniform(0.12, 0.35, 2) * height
+    half_width = 0.35 * height
+    box = rectangle(centre[0] - half_width - margin_x, centre[1] - height / 2 - margin_y,
+                    centre[0] + half_width + margin_x, centre[1] + height / 2 + margin_y, rng, wobble=rng.choice([0.0, 0.01 * side]))
+    frame_pen = max(1, pen * rng.uniform(0.4, 1.2))
+    digit = int(rng.integers(10))
+    strokes = digit_strokes(digit, rng) if with_digit else []
+    canvas, kind = paper(size, rng)
+    ink = ink_colour(rng, kind)
+    mask = Image.new("L", size, 0)
+    draw_strokes(mask, strokes, centre, height, pen, 255)
+    unit_box = [(line - np.array(centre)) / height for line in box]
+    draw_strokes(mask, unit_box, centre, height, frame_pen, 255)
+    coverage = np.asarray(mask, np.float32)[..., None] / 255
+    canvas = canvas * (1 - coverage) + np.array(ink, np.float32) / 255 * coverage
+    return jpeg(to_image(canvas), rng, 0.3), (str(digit) if with_digit else None)
+
+
+def lined_paper(rng):
+    """A digit on ruled (or squared) paper: thin lines across the whole page, under the ink."""
+    side = int(rng.choice([400, 640, 1000]))
+    size = (side, int(side * rng.uniform(0.75, 1.3)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.25, 0.6) * min(size)
+    spacing = height * rng.uniform(0.3, 0.55)
+    grid = rng.random() < 0.35
+    canvas, kind = paper(size, rng, kind=rng.choice(["white", "tinted", "photo"]))
+    lines = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(lines)
+    line_width = max(1, int(round(min(size) * rng.uniform(0.002, 0.005))))
+    offset = rng.uniform(0, spacing)
+    tilt = rng.uniform(-0.015, 0.015) * size[0]
+    for y in np.arange(offset, size[1], spacing):
+        draw.line([(0, y), (size[0], y + tilt)], fill=255, width=line_width)
+    if grid:
+        for x in np.arange(rng.uniform(0, spacing), size[0], spacing):
+            draw.line([(x, 0), (x - tilt, size[1])], fill=255, width=line_width)
+    elif rng.random() < 0.4:  # a margin line
+        x = rng.uniform(0.08, 0.15) * size[0]
+        draw.line([(x, 0), (x, size[1])], fill=255, width=line_width + 1)
+    line_colour = np.array(rng.choice([[0.55, 0.7, 0.9], [0.6, 0.6, 0.6], [0.7, 0.8, 0.95]]), np.float32)
+    strength = np.asarray(lines, np.float32)[..., None] / 255 * rng.uniform(0.6, 1.0)
+    canvas = canvas * (1 - strength) + line_colour * canvas * strength
+    centre = (rng.uniform(0.35, 0.65) * size[0], rng.uniform(0.35, 0.65) * size[1])
+    mask = Image.new("L", size, 0)
+    draw_strokes(mask, digit_strokes(digit, rng), centre, height, max(2, height * rng.uniform(0.04, 0.1)), 255)
+    coverage = np.asarray(mask, np.float32)[..., None] / 255
+    ink = np.array(ink_colour(rng, "white"), np.float32) / 255
+    canvas = canvas * (1 - coverage) + ink * coverage
+    return jpeg(to_image(canvas), rng, 0.3), str(digit)
+
+
+def number_strokes(text, rng, spacing):
+    """Strokes of a number written on one line, unit digit height, `spacing` digit heights apart."""
+    strokes = []
+    for position, character in enumerate(text):
+        offset = np.array([(position - (len(text) - 1) / 2) * spacing, rng.normal(0, 0.04)])
+        strokes.extend(line + offset for line in digit_strokes(int(character), rng))
+    return strokes
+
+
+def random_number(rng, lengths=(2, 5)):
+    return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(*lengths))))
+
+
+def several_digits(rng, spacing=None):
+    """A number of 2-4 digits on one line (read without --multi, it must say so)."""
+    text = random_number(rng)
+    spacing = spacing if spacing is not None else rng.uniform(0.8, 1.05)
+    height = rng.uniform(60, 160)
+    size = (int(height * (spacing * len(text) + 1.2)), int(height * 1.8))
+    canvas, _ = drawn_on(size, number_strokes(text, rng, spacing), (size[0] / 2, size[1] / 2), height, height * rng.uniform(0.05, 0.11), rng)
+    return jpeg(to_image(canvas), rng, 0.2), text
+
+
+def touching_digits(rng):
+    """A number whose digits touch or overlap (read with --multi: right, or flagged uncertain)."""
+    return several_digits(rng, spacing=rng.uniform(0.5, 0.68))
+
+
+def non_digit(rng):
+    """Something that is not a digit: a letter or symbol, a scribble, an empty frame, noise, a blot."""
+    kind = rng.choice(["shape", "scribble", "frame", "noise", "blot"], p=[0.62, 0.14, 0.08, 0.08, 0.08])
+    side = int(rng.choice([112, 200, 280, 400, 640, 1000]))
+    size = (side, int(side * rng.uniform(0.8, 1.2)))
+    if kind == "frame":
+        return framed(rng, with_digit=False)
+    if kind == "noise":
+        noise = rng.random((size[1] // 4 + 1, size[0] // 4 + 1))
+        image = Image.fromarray((noise * 255).astype(np.uint8), "L").resize(size, Image.Resampling.BILINEAR if rng.random() < 0.5 else Image.Resampling.NEAREST)
+        if rng.random() < 0.5:  # speckle on paper instead of full-range noise
+            speckle = (rng.random((size[1], size[0])) < rng.uniform(0.01, 0.05)) * rng.uniform(0.5, 1.0)
+            image = Image.fromarray(((1 - speckle) * 255).astype(np.uint8), "L")
+        return image.convert("RGB"), None
+    height = rng.uniform(0.4, 0.8) * min(size)
+    centre = (rng.uniform(0.4, 0.6) * size[0], rng.uniform(0.4, 0.6) * size[1])
+    canvas, kind_of_paper = paper(size, rng)
+    mask = Image.new("L", size, 0)
+    if kind == "blot":
+        draw = ImageDraw.Draw(mask)
+        for _ in range(int(rng.integers(1, 4))):
+            rx, ry = rng.uniform(0.15, 0.45, 2) * height
+            x, y = centre[0] + rng.normal(0, 0.15) * height, centre[1] + rng.normal(0, 0.15) * height
+            draw.ellipse([x - rx, y - ry, x + rx, y + ry], fill=255)
+        mask = mask.filter(ImageFilter.GaussianBlur(height * 0.03))
+    else:
+        if kind == "scribble":
+            strokes = scribble_strokes(rng)
+        else:
+            name = list(SHAPES)[int(rng.integers(len(SHAPES)))]
+            strokes = unit_strokes(SHAPES[name], rng)
+        draw_strokes(mask, strokes, centre, height, max(1, height * rng.uniform(0.03, 0.12)), 255)
+    coverage = np.asarray(mask, np.float32)[..., None] / 255
+    canvas = canvas * (1 - coverage) + np.array(ink_colour(rng, kind_of_paper), np.float32) / 255 * coverage
+    return jpeg(to_image(canvas), rng, 0.3), None
+
+
+CATEGORIES = {
+    "thin pen on a large canvas": thin_pen,
+    "small digit on a large page": small_on_page,
+    "shadow or gradient photo": shadow_photo,
+    "digit in a frame": framed,
+    "ruled or squared paper": lined_paper,
+    "several digits without --multi": several_digits,
+    "touching digits (--multi)": touching_digits,
+    "not a digit": non_digit,
+}
+
+
+def category_set(name, count, seed=0):
+    """`count` (image, expected) pairs of one category, reproducible from `seed`."""
+    rng = np.random.default_rng([seed, list(CATEGORIES).index(name)])
+    return [CATEGORIES[name](rng) for _ in range(count)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="folder to write into")
+    parser.add_argument("--count", type=int, default=20, help="pictures per category (default: 20)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in CATEGORIES:
+        slug = name.split()[0] + "-" + name.split()[1]
+        for index, (image, expected) in enumerate(category_set(name, args.count, args.seed)):
+            image.save(out / f"{slug}-{index:03d}-{expected or 'none'}.png")
+    print(f"wrote {args.count} pictures of each of {len(CATEGORIES)} categories to {out}")
+
+
+if __name__ == "__main__":
+    main()
