@@ -179,8 +179,9 @@ def thin_pen(rng):
     """A drawing app's export: a 1-3 px pen on a canvas of 1000x800 to 4000x3000."""
     size = [(1000, 800), (1200, 1200), (1600, 1200), (2000, 1500), (4000, 3000)][int(rng.choice(5, p=[0.3, 0.3, 0.15, 0.15, 0.1]))]
     digit = int(rng.integers(10))
-    height = rng.uniform(0.3, 0.85) * min(size)
-    centre = (rng.uniform(0.3, 0.7) * size[0], rng.uniform(0.3, 0.7) * size[1])
+    height = rng.uniform(0.3, 0.8) * min(size)
+    margin = 0.6 * height  # the whole digit on the canvas, wherever it is
+    centre = (rng.uniform(margin, size[0] - margin), rng.uniform(margin, size[1] - margin))
     pen = int(rng.integers(1, 4)) * (2 if size[0] >= 4000 and rng.random() < 0.5 else 1)
     canvas, _ = drawn_on(size, digit_strokes(digit, rng), centre, height, pen, rng, kind="white", antialias=size[0] <= 1200 and rng.random() < 0.5)
     return to_image(canvas), str(digit)

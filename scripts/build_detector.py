@@ -15,7 +15,7 @@ Its training data, all made here:
   a reader sees when touching digits are not split), the widest piece when touching digits are
   cut into one piece too few (so a wrong cut scores low), and pairs of MNIST digits side by side.
 
-The threshold is set so that 99.9 % of held-out digits (MNIST test images, and drawn digits from
+The threshold is set so that 99.8 % of held-out digits (MNIST test images, and drawn digits from
 other seeds) pass; the card records it and what it measured on held-out pictures of each kind.
 Nothing here uses hwd-1000, which stays a regression set.
 """
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 PRETRAINED = ROOT / "src" / "digitrec" / "pretrained"
-TARGET_DIGITS_KEPT = 0.999
+TARGET_DIGITS_KEPT = 0.998
 
 
 def detector_model():
@@ -134,7 +134,7 @@ def make_sets(seed, scale, processes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=8, help="training epochs (default: 8)")
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
     parser.add_argument("--processes", type=int, default=2, help="processes making pictures (default: 2)")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -179,7 +179,7 @@ def main():
         "what": "probability that a 28x28 MNIST-style picture is one handwritten digit (output 1) or not (output 0)",
         "parameters": int(model.count_params()),
         "threshold": round(threshold, 6),
-        "trained_with": "python scripts/build_detector.py" + (f" --epochs {args.epochs}" if args.epochs != 8 else ""),
+        "trained_with": "python scripts/build_detector.py" + (f" --epochs {args.epochs}" if args.epochs != 10 else ""),
         "training_images": {"digits": int(len(positives)), "not digits": int(len(negatives))},
         "held_out": {key: round(value, 4) for key, value in measured.items()},
         "seconds": round(time.perf_counter() - started, 1),

@@ -93,6 +93,18 @@ def test_drawing_a_number_in_multi_digit_mode(server, browser):
     page.close()
 
 
+def test_a_letter_is_not_a_digit_and_a_number_asks_for_multi_digit_mode(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    page.goto(server + "/")
+    draw(page, [[(60, 40), (60, 240)], [(220, 40), (220, 240)], [(60, 140), (220, 140)]])  # an H
+    page.wait_for_function("document.getElementById('status').textContent === 'Not a digit'", timeout=10_000)
+    page.click("#clear")
+    draw(page, [[(40, 80), (40, 200)], [(100, 90), (130, 70), (160, 90), (100, 200), (170, 200)], [(200, 80), (260, 80), (220, 200)]])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Several digits found')", timeout=10_000)
+    page.screenshot(path=str(OUTPUT / "several_digits.png"), full_page=True)
+    page.close()
+
+
 def test_uploading_a_picture(server, browser, tmp_path):
     picture = tmp_path / "four.png"
     image = Image.new("RGB", (400, 300), (235, 230, 215))

@@ -122,6 +122,30 @@ def test_predict_json(tmp_path, capsys):
     assert answer["uncertain"] is False and 0.8 <= answer["confidence"] <= 1
 
 
+def test_predict_says_not_a_digit_and_several_digits(tmp_path, capsys):
+    from PIL import Image, ImageDraw
+
+    letter = tmp_path / "letter.png"
+    image = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(image)
+    for stroke in ([(40, 180), (100, 20), (160, 180)], [(65, 110), (135, 110)]):  # an A
+        draw.line(stroke, fill=0, width=10)
+    image.save(letter)
+    number = tmp_path / "number.png"
+    image = Image.new("L", (300, 200), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(50, 40), (50, 160)], fill=0, width=10)
+    draw.line([(140, 40), (230, 40), (170, 160)], fill=0, width=10)
+    image.save(number)
+    assert main(["predict", str(letter), str(number)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "uncertain: not a digit" in lines[0]
+    assert "uncertain: several digits found; use --multi" in lines[1]
+    assert main(["predict", str(letter), "--json"]) == 0
+    (answer,) = json.loads(capsys.readouterr().out)
+    assert answer["uncertain"] is True and answer["reason"] == "not a digit"
+
+
 def test_predict_kaggle_csv_writes_a_submission(small_mnist, tmp_path, capsys):
     from digitrec.data import write_kaggle_csv
 

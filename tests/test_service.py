@@ -225,3 +225,18 @@ def test_unknown_host_is_one_clear_line():
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.startswith("digitrec: error: --host no-such-host.invalid: cannot resolve it (")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+LETTER_H = png(lambda d: (d.line([(70, 40), (70, 240)], fill="black", width=16), d.line([(210, 40), (210, 240)], fill="black", width=16),
+                          d.line([(70, 140), (210, 140)], fill="black", width=16)))
+NUMBER = png(lambda d: [d.line(stroke, fill="black", width=14) for stroke in (
+    [(40, 60), (40, 200)], [(100, 70), (150, 50), (180, 90), (100, 200), (190, 200)], [(240, 60), (330, 60), (270, 200)])], size=(380, 260))
+
+
+def test_not_a_digit_and_several_digits_are_answers(client):
+    letter = client.post("/api/predict", files={"file": ("h.png", LETTER_H, "image/png")}).json()
+    assert letter["uncertain"] is True and letter["reason"] == "not a digit"
+    number = client.post("/api/predict", files={"file": ("127.png", NUMBER, "image/png")}).json()
+    assert number["uncertain"] is True and number["reason"] == "several digits found; use --multi"
+    multi = client.post("/api/predict?multi=true", files={"file": ("127.png", NUMBER, "image/png")}).json()
+    assert multi["digits"] == "127" and multi["uncertain"] is False

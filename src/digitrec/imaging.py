@@ -46,6 +46,8 @@ MIN_INK_STEP = 0.03  # ...and at least this much (of the 0-1 range)
 MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit
 GRAIN = 0.3  # below 30 % of the ink's strength: paper texture, shadow edges, JPEG noise
 MIN_INK_PIXELS = 6  # fewer ink pixels (working resolution) than this: no digit
+INK_LEVEL = 0.25  # of the ink's strength above GRAIN: what counts as ink when finding pieces (a
+#                   thin line's faint anti-aliased stretches included, or a ring breaks into arcs)
 SPECK_FRACTION = 0.03  # components smaller than this share of the largest are noise
 EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than this share of the
 #                           largest is a bit of a neighbouring character, not part of the digit
@@ -450,9 +452,9 @@ def wipe(ink: np.ndarray, removed: np.ndarray, factor: int):
     (ruled and grid lines are usually fainter than the pen)."""
     region = to_working(removed, factor, ink.shape)
     values = ink[region]
-    line_level = middle(values[values > 0.2]) if np.count_nonzero(values > 0.2) else 1.0
-    if line_level < 0.6:
-        region &= ink < 1.5 * line_level
+    line_level = middle(values[values > 0.1]) if np.count_nonzero(values > 0.1) else 1.0
+    if line_level < 0.85:  # keep what is inkier than midway from the lines' level to full ink
+        region &= ink < line_level + 0.5 * (1.0 - line_level)
     ink[region] = 0.0
 
 
@@ -461,16 +463,16 @@ def find_pieces(ink: np.ndarray):
     frames taken out of `ink` (in place), specks and bits of neighbouring characters at the
     picture's edge dropped. `cleared` says whether lines or frames took all the ink."""
     factor = max(1, -(-max(ink.shape) // LABEL_SIZE))
-    small = max_pool(ink > 0.5, factor)
-    lines = ruled_lines(max_pool(ink > 0.2, factor) | small)
+    small = max_pool(ink > INK_LEVEL, factor)
+    lines = ruled_lines(max_pool(ink > 0.1, factor) | small)
     if lines.any():
         wipe(ink, lines, factor)
-        small = max_pool(ink > 0.5, factor)
+        small = max_pool(ink > INK_LEVEL, factor)
     labels, count = label_components(small)
     boxes, zone = frames(labels, count)
     if boxes.any():
         wipe(ink, boxes, factor)
-        labels, count = label_components(max_pool(ink > 0.5, factor))
+        labels, count = label_components(max_pool(ink > INK_LEVEL, factor))
         # what is left of a wobbly or tilted frame lies wholly in its band: frame, not digit
         outside = np.bincount(labels[~zone].ravel(), minlength=count + 1)
         wholly_inside = [label for label in range(1, count + 1) if outside[label] == 0]
@@ -527,37 +529,57 @@ def merge_overlapping(labels, keep):
     return [group["labels"] for group in groups]
 
 
-def split_options(mask, max_aspect=1.2):
+def split_options(mask, min_aspect=0.9):
     """Ways to cut one piece into digits, each a list of masks left to right.
 
-    A piece no wider than a digit is one digit. A wider one (touching digits) is cut into k
-    digits for every k its width allows (a digit is 0.45 to 1.05 of its height wide), each cut
-    at the thinnest column near the expected boundary; up to 1.6 times its height wide it may
-    also be one wide digit. The first option is the likeliest by width alone; a reader with a
-    model (`inference.Predictor`) picks the option whose pieces look most like digits.
+    A piece no wider than 0.9 of its height is one digit. A wider one (perhaps touching digits)
+    is cut into k digits for every k its width allows (a digit is 0.45 to 1.05 of its height wide), each both
+    at the thinnest columns near the expected boundaries and where the outline dips deepest
+    (two round digits touch where they are thick, but below their tops); up to 1.6 times its
+    height wide it may also be one wide digit. The first option is the likeliest by width alone;
+    a reader with a model (`inference.Predictor`) picks the option whose pieces look most like
+    digits.
     """
     left, top, right, bottom = bounds(mask)
     width, height = right - left, bottom - top
-    if width <= max_aspect * height or width < 4:
+    if width <= min_aspect * height or width < 4:
         return [[mask]]
+    whole = [[mask]] if width <= 1.6 * height else []
     likeliest = max(2, round(width / (0.65 * height)))
     counts = range(max(2, int(width / (1.05 * height))), min(8, max(2, int(np.ceil(width / (0.45 * height))))) + 1)
-    options = [cut_into(mask, count) for count in sorted(counts, key=lambda count: abs(count - likeliest))]
-    if width <= 1.6 * height:
-        options.append([mask])
-    return options
+    options, seen = [], set()
+    for count in sorted(counts, key=lambda count: abs(count - likeliest)):
+        for valleys in (False, True):
+            cuts = cut_positions(mask, count, valleys)
+            if cuts not in seen:
+                seen.add(cuts)
+                options.append(cut_at(mask, cuts))
+    return whole + options if width <= 1.2 * height else options + whole
 
 
-def cut_into(mask, count):
-    """`mask` cut into `count` pieces at the thinnest column near each expected boundary."""
+def cut_positions(mask, count, valleys=False):
+    """Columns that cut `mask` into `count` pieces, each searched within 30 % of a digit's width
+    of where equal widths would put it: the thinnest column, or with `valleys` the column where
+    the top and bottom outlines dip deepest (thickness counting against it)."""
     left, _, right, _ = bounds(mask)
     width = right - left
-    profile = mask[:, left:right].sum(axis=0)
+    columns = mask[:, left:right]
+    cost = columns.sum(axis=0).astype(np.float64)
+    if valleys:
+        inked = columns.any(axis=0)
+        first = np.where(inked, columns.argmax(axis=0), mask.shape[0])
+        last = np.where(inked, mask.shape[0] - 1 - columns[::-1].argmax(axis=0), 0)
+        cost = cost - 2.0 * ((first - first.min()) + (last.max() - last))
     cuts, step = [], width / count
     for boundary in range(1, count):
         expected = boundary * step
         start, stop = int(expected - 0.3 * step), int(expected + 0.3 * step) + 1
-        cuts.append(left + start + int(np.argmin(profile[start:stop])))
+        cuts.append(left + start + int(np.argmin(cost[start:stop])))
+    return tuple(cuts)
+
+
+def cut_at(mask, cuts):
+    """`mask` cut into pieces at the given columns (empty pieces left out)."""
     pieces = []
     for begin, end in zip([0, *cuts], [*cuts, mask.shape[1]]):
         piece = np.zeros_like(mask)
@@ -575,6 +597,13 @@ def stroke_width(binary: np.ndarray) -> float:
     interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     boundary = area - interior.sum()
     return 2.0 * area / max(boundary, 1)
+
+
+def hole_count(binary: np.ndarray) -> int:
+    """Holes in a shape: background components that do not reach the edge (an 8 has two)."""
+    labels, count = label_components(~binary)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return count - np.count_nonzero(edge)
 
 
 def square_filter(array: np.ndarray, size: int, dilate: bool) -> np.ndarray:
@@ -620,7 +649,12 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     width = stroke_width(array > 127)
     if width < 0.75 * target:
         size = 2 * max(1, round((target - width) / 2)) + 1  # dilation widens by size - 1
-        array = square_filter(array, size, dilate=True)
+        holes = hole_count(array > 127)
+        dilated = square_filter(array, size, dilate=True)
+        while size > 3 and hole_count(dilated > 127) < holes:  # never fill a 9's small loop
+            size -= 2
+            dilated = square_filter(array, size, dilate=True)
+        array = dilated
     elif width > 1.5 * target:
         size = 2 * max(1, round((width - target) / 2)) + 1
         eroded = square_filter(array, size, dilate=False)
@@ -663,7 +697,8 @@ def read(source, multi=False, name=None) -> Reading:
     size = image.size
 
     def digit(mask):
-        working = to_working(mask, label_factor, ink.shape)
+        # the piece widened by a pixel: its strokes' soft edges belong to it
+        working = to_working(square_filter(mask, 3, dilate=True), label_factor, ink.shape) & (ink > 0)
         left, top, right, bottom = bounds(working)
         box = (left * factor, top * factor, min(right * factor, size[0]), min(bottom * factor, size[1]))
         return DigitImage(pixels=normalise_digit(ink, working), box=box)
@@ -677,6 +712,8 @@ def read(source, multi=False, name=None) -> Reading:
         heights = [bounds(group)[3] - bounds(group)[1] for group in groups]
         sizeable = [group for group, height in zip(groups, heights) if height >= 0.5 * max(heights)]
         parts = [digit(group) for group in sizeable] if len(sizeable) > 1 else []
+    elif len(split_options(groups[0])[0]) > 1:  # one wide piece: perhaps digits that touch
+        parts = [digit(piece) for piece in split_options(groups[0])[0]]
     return Reading([digit(groups[0] if len(groups) == 1 else select(labels, keep))], parts)
 
 

@@ -162,13 +162,17 @@ function showAnswer(answer) {
   const digit = document.getElementById("digit");
   if (!answer.digits) {
     digit.textContent = "–";
-    setStatus(answer.reason && answer.reason !== "no digit found" ? `Not a digit: ${answer.reason}` : "No digit found", "none");
+    const reason = answer.reason || "no digit found";  // e.g. "not a digit (only lines or a frame)"
+    setStatus(reason.charAt(0).toUpperCase() + reason.slice(1), "none");
     document.getElementById("confidence").textContent = "";
     renderBars(null);
     document.getElementById("seen").replaceChildren();
     return;
   }
   digit.textContent = answer.digits;
+  // "not a digit" and "several digits" are answers of their own: no digit, no bars to misread
+  const noDigit = answer.uncertain && (answer.reason === "not a digit" || answer.reason.startsWith("several digits"));
+  if (noDigit) digit.textContent = "–";
   if (answer.uncertain && answer.reason.startsWith("several digits")) setStatus("Several digits found: switch to multi-digit mode", "uncertain");
   else if (answer.uncertain && answer.reason === "not a digit") setStatus("Not a digit", "uncertain");
   else if (answer.uncertain) setStatus(`Uncertain: ${answer.reason}`, "uncertain");
@@ -177,7 +181,7 @@ function showAnswer(answer) {
   document.getElementById("confidence").textContent =
     `confidence ${(100 * answer.confidence).toFixed(1)} %` + (answer.uncertain ? ` · top: ${candidates}` : "") +
     ` · ${(1000 * answer.seconds).toFixed(1)} ms`;
-  renderBars(answer.per_digit.length === 1 ? answer.per_digit[0].probabilities : null);
+  renderBars(answer.per_digit.length === 1 && !noDigit ? answer.per_digit[0].probabilities : null);
   renderSeen(answer.per_digit);
 }
 
