@@ -105,6 +105,13 @@ def test_touching_digits_are_offered_cut_apart():
     assert len(reading.digits) == len(options[0])  # the likeliest by width alone
 
 
+@pytest.mark.parametrize("multi", [False, True])
+def test_a_long_flat_scribble_is_one_piece(multi):
+    image = Image.new("L", (1200, 120), 255)
+    ImageDraw.Draw(image).line([(20, 60), (1180, 70)], fill=0, width=8)  # far wider than eight digits
+    assert len(imaging.prepare(image, multi=multi)) == 1
+
+
 def test_detached_bar_of_a_five_stays_one_digit():
     image = Image.new("L", (300, 300), 255)
     draw = ImageDraw.Draw(image)
@@ -252,6 +259,17 @@ def test_several_digits_without_multi_are_reported_as_parts():
     reading = imaging.read(render_number("2026", np.random.default_rng(8)))
     assert len(reading.digits) == 1 and len(reading.parts) == 4
     assert imaging.read(drawn(digit_strokes(5, np.random.default_rng(9)), size=(300, 300), height=200, pen=12)).parts == []
+
+
+def test_a_fives_detached_bar_at_the_edge_of_a_tight_crop_is_kept():
+    image = Image.new("L", (90, 120), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(30, 3), (70, 3)], fill=0, width=6)  # a short bar at the top edge, apart from the body
+    draw.line([(25, 14), (22, 55)], fill=0, width=6)
+    draw.arc([5, 40, 85, 116], start=-150, end=140, fill=0, width=6)
+    (digit,) = imaging.prepare(image)
+    top_row = digit.pixels[np.flatnonzero((digit.pixels > 127).any(axis=1))[0]]
+    assert np.count_nonzero(top_row > 127) >= 8  # the digit still starts with its bar
 
 
 def test_bits_of_neighbouring_characters_at_the_edge_are_dropped():

@@ -50,6 +50,7 @@ def test_health_and_model_card(client):
     assert client.get("/api/health").json()["status"] == "ok"
     card = client.get("/api/model").json()
     assert card["name"] and "mnist_test_accuracy" in card
+    assert card["detector"]["name"] == "digit_detector" and 0 < card["detector"]["threshold"] < 1
 
 
 def test_multipart_upload(client):

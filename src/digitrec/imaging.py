@@ -484,11 +484,21 @@ def find_pieces(ink: np.ndarray):
     if not areas.any():
         return labels, [], factor, bool(lines.any() or boxes.any())
     largest = areas.max()
+    main_left, _, main_right, _ = bounds(labels == int(np.argmax(areas)) + 1)
     edge = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
+
+    def beside_the_digit(label):
+        """A small piece at the picture's edge, mostly left or right of the largest piece: a bit of
+        a neighbouring character. (Above or below it may be a 5's or a 7's detached bar.)"""
+        if label not in edge or areas[label - 1] >= EDGE_BIT_FRACTION * largest:
+            return False
+        left, _, right, _ = bounds(labels == label)
+        return min(right, main_right) - max(left, main_left) < 0.5 * (right - left)
+
     keep = [
         label
         for label in range(1, count + 1)
-        if areas[label - 1] and areas[label - 1] >= SPECK_FRACTION * largest and not (label in edge and areas[label - 1] < EDGE_BIT_FRACTION * largest)
+        if areas[label - 1] and areas[label - 1] >= SPECK_FRACTION * largest and not beside_the_digit(label)
     ]
     return labels, keep, factor, False
 
@@ -554,6 +564,8 @@ def split_options(mask, min_aspect=0.9):
             if cuts not in seen:
                 seen.add(cuts)
                 options.append(cut_at(mask, cuts))
+    if not whole + options:  # wider than eight digits: a line or a scribble, not a number to cut
+        return [[mask]]
     return whole + options if width <= 1.2 * height else options + whole
 
 

@@ -31,6 +31,7 @@ from .errors import DigitrecError
 DEFAULT_THRESHOLD = 0.80
 INK_COVERAGE_RANGE = (0.03, 0.35)  # share of 28x28 pixels above 127; holds 69,976 of MNIST's 70,000
 BATCH = 1024
+CUT_QUALITY = 0.98  # a digit cut out of touching digits must be read this well (top probability x digit score)
 
 
 def pretrained_dir() -> Path:
@@ -251,24 +252,29 @@ class Predictor:
         """(digits, reason) for a multi-digit reading: each piece cut the way whose digits look most
         like digits (the product, over its digits, of the top probability times the digit score,
         so a needless extra cut costs), and a reason when a cut that reads differently scores at
-        least half as well: then the number is uncertain, not guessed."""
+        least half as well, or when a digit of the chosen cut is read less well than CUT_QUALITY:
+        then the number is uncertain, not guessed."""
         every = [digit for group in options for option in group for digit in option]
         probabilities, digit_scores = self.scores(np.stack([d.pixels for d in every]))
         quality = iter((probabilities.max(axis=1) * digit_scores).tolist())
         read = iter(probabilities.argmax(axis=1).tolist())
         readings = {id(option): tuple(next(read) for _ in option) for group in options for option in group}
+        qualities = {id(option): [next(quality) for _ in option] for group in options for option in group}
         chosen, reason = [], None
         for group in options:
             scored = sorted(
-                ((float(np.prod([next(quality) for _ in option])), -rank, option) for rank, option in enumerate(group)),
+                ((float(np.prod(qualities[id(option)])), -rank, option) for rank, option in enumerate(group)),
                 key=lambda item: item[:2],
                 reverse=True,
             )
             best, best_option = scored[0][0], scored[0][2]
             reading = readings[id(best_option)]
             rival = max((score for score, _, option in scored[1:] if readings[id(option)] != reading), default=0.0)
-            if rival >= 0.5 * best and reason is None:
+            if reason is None and rival >= 0.5 * best:
                 reason = "touching digits: another way to cut them reads almost as well"
+            elif reason is None and len(best_option) > 1 and min(qualities[id(best_option)]) < CUT_QUALITY:
+                # a vertical cut through digits that overlap leaves pieces that are only nearly digits
+                reason = "touching digits: they could not be cut apart cleanly"
             chosen.extend(best_option)
         return chosen, reason
 

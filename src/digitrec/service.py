@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import DigitrecError
-from .inference import DEFAULT_THRESHOLD, Predictor, model_card
+from .inference import DEFAULT_THRESHOLD, Predictor, detector_path, model_card
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,9 +200,11 @@ def create_app(config: ServeConfig = ServeConfig()):
     async def health():
         return {"status": "ok", "model": card.get("name"), "in_flight": app.state.in_flight}
 
-    @app.get("/api/model", summary="The model card: name, source, accuracy, how it was made")
+    detector_card = json.loads(detector_path().with_name("detector_card.json").read_text()) if predictor.detector else None
+
+    @app.get("/api/model", summary="The model card: name, source, accuracy, how it was made; and the digit detector's")
     async def model():
-        return card
+        return {**card, "detector": detector_card}
 
     @app.get("/", include_in_schema=False)
     async def index():
