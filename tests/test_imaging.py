@@ -45,6 +45,14 @@ def test_fat_marker_is_thinned():
     assert imaging.stroke_width(digit.pixels > 127) <= 4.5
 
 
+def test_light_coloured_ink_is_read_from_the_channel_where_it_shows():
+    # light green on white: in grey levels the ink is barely darker than the paper
+    green = seven(canvas=(300, 300), pen=12, ink=(170, 250, 170), paper=(250, 250, 250))
+    assert abs(np.asarray(green.convert("L"), float).min() - 250) < 40
+    (digit,) = imaging.prepare(green)
+    assert correlation(digit.pixels, imaging.prepare(seven(canvas=(300, 300), pen=12))[0].pixels) > 0.9
+
+
 def test_polarity_and_colour_do_not_matter():
     dark_on_light = imaging.prepare(seven(ink=(30, 30, 200), paper=(250, 245, 230)))[0].pixels
     light_on_dark = imaging.prepare(seven(ink="white", paper=(20, 40, 20)))[0].pixels
@@ -280,3 +288,47 @@ def test_bits_of_neighbouring_characters_at_the_edge_are_dropped():
     draw.line([(0, 120), (18, 150)], fill=0, width=10)  # the tail of the letter before
     draw.line([(292, 200), (300, 240)], fill=0, width=10)  # the start of the next
     assert correlation(imaging.prepare(crop)[0].pixels, imaging.prepare(plain)[0].pixels) > 0.95
+
+
+def reference_components(mask):
+    """8-connected components by breadth-first search, pixel by pixel: slow and plainly right."""
+    from collections import deque
+
+    labels, count = np.zeros(mask.shape, dtype=int), 0
+    for y, x in zip(*np.nonzero(mask)):
+        if labels[y, x]:
+            continue
+        count += 1
+        labels[y, x] = count
+        queue = deque([(y, x)])
+        while queue:
+            cy, cx = queue.popleft()
+            for ny in range(max(cy - 1, 0), min(cy + 2, mask.shape[0])):
+                for nx in range(max(cx - 1, 0), min(cx + 2, mask.shape[1])):
+                    if mask[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = count
+                        queue.append((ny, nx))
+    return labels, count
+
+
+def test_connected_components_match_a_plain_search():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        mask = rng.random((int(rng.integers(1, 40)), int(rng.integers(1, 40)))) < rng.uniform(0.1, 0.7)
+        labels, count = imaging.label_components(mask)
+        expected, expected_count = reference_components(mask)
+        assert count == expected_count
+        assert len(set(zip(labels[mask].tolist(), expected[mask].tolist()))) == count  # the same partition
+        assert (labels[~mask] == 0).all() and (count == 0 or labels.max() == count)
+
+
+def test_euler_number_counts_pieces_minus_holes():
+    def shape(draw):
+        image = Image.new("L", (60, 60), 0)
+        draw(ImageDraw.Draw(image))
+        return np.asarray(image) > 127
+
+    eight = shape(lambda d: (d.ellipse([10, 5, 50, 30], outline=255, width=3), d.ellipse([10, 28, 50, 55], outline=255, width=3)))
+    assert imaging.euler_number(eight) == -1
+    assert imaging.euler_number(shape(lambda d: d.ellipse([10, 10, 50, 50], outline=255, width=3))) == 0
+    assert imaging.euler_number(shape(lambda d: (d.line([(5, 5), (5, 50)], fill=255, width=3), d.line([(30, 5), (30, 50)], fill=255, width=3)))) == 2

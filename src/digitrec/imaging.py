@@ -43,7 +43,8 @@ BACKGROUND_OPENING = 5  # cells: ink patches narrower than this are not paper; s
 FLAT_PAPER = 0.04  # cell estimates spread less than this: plain paper, one level for all of it
 NOISE_SIGMAS = 6  # ink must stand this many noise standard deviations above the paper...
 MIN_INK_STEP = 0.03  # ...and at least this much (of the 0-1 range)
-MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit
+MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit...
+STRENGTH_SIGMAS = 8  # ...and it must stand this many noise standard deviations above the paper
 GRAIN = 0.3  # below 30 % of the ink's strength: paper texture, shadow edges, JPEG noise
 MIN_INK_PIXELS = 6  # fewer ink pixels (working resolution) than this: no digit
 INK_LEVEL = 0.25  # of the ink's strength above GRAIN: what counts as ink when finding pieces (a
@@ -143,25 +144,63 @@ def working_levels(image: Image.Image):
         if (sample(alpha) < 128).mean() > 0.5:  # opaque strokes on a transparent canvas
             return shrink(alpha, factor, np.maximum).astype(np.float32) / 255.0, factor, True
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    grey = image.convert("L")
-    dark = dark_ink(grey.reduce(factor) if factor > 1 else grey)
+    grey, shrunk = clearest_channel(image, factor)
+    dark = dark_ink(shrunk)
     levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum).astype(np.float32) / 255.0
     return (1.0 - levels if dark else levels), factor, dark
+
+
+def clearest_channel(image: Image.Image, factor: int):
+    """(channel, shrunk): the picture as one channel, and a copy shrunk by `factor` (box average) to
+    judge it by. The channel is its grey levels, or for coloured ink whose brightness is close to
+    the paper's (light green on white, yellow on grey), the red, green or blue channel in which the
+    ink stands out most from the paper (judged on a shrunk copy, so a big photo costs little)."""
+    if image.mode not in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LAB", "HSV"):
+        grey = image.convert("L")
+        return grey, (grey.reduce(factor) if factor > 1 else grey)
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    small = rgb.reduce(factor) if factor > 1 else rgb
+    channels = [small.convert("L"), *small.split()]
+    red, green, blue = (np.asarray(channel, dtype=np.int16) for channel in channels[1:])
+    spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
+    if np.count_nonzero(spread >= 40) >= MIN_INK_PIXELS:  # colour beyond sensor noise
+        contrasts = [ink_contrast(channel) for channel in channels]
+        best = int(np.argmax(contrasts))
+        if best > 0 and contrasts[best] >= 1.5 * contrasts[0]:
+            return rgb.getchannel(best - 1), channels[best]
+    return rgb.convert("L"), channels[0]
+
+
+def ink_contrast(grey: Image.Image) -> int:
+    """How far the strongest local detail (the 20th most extreme pixel of the picture minus its
+    blur) stands from the paper, either way: a channel's ink contrast."""
+    detail = local_detail(grey)
+    rank = min(20, detail.size - 1)
+    return max(-int(np.partition(detail, rank)[rank]), int(np.partition(detail, detail.size - 1 - rank)[detail.size - 1 - rank]))
+
+
+def local_detail(grey: Image.Image) -> np.ndarray:
+    """The picture minus its blur (int16, flat), with a blur wider than any stroke."""
+    radius = max(2, max(grey.size) // 6)
+    return (np.asarray(grey, dtype=np.int16) - np.asarray(grey.filter(ImageFilter.BoxBlur(radius)), dtype=np.int16)).ravel()
 
 
 def dark_ink(grey: Image.Image) -> bool:
     """Whether the ink is darker than the paper: the strongest local detail (the picture minus its
     blur) is dark. Unlike the median, this holds for a photo that is mostly in shadow, since a
     shadow is smooth and a stroke is not. The 20th most extreme pixel each way is compared, so a
-    few specks of noise do not decide."""
-    radius = max(2, max(grey.size) // 6)  # wider than any stroke, so a stroke is all detail
-    detail = np.asarray(grey, dtype=np.int16) - np.asarray(grey.filter(ImageFilter.BoxBlur(radius)), dtype=np.int16)
-    detail = detail.ravel()
+    few specks of noise do not decide. On bright paper (median above 60 %) the ink can only be
+    darker, and that is the answer at once."""
+    levels = np.asarray(grey)
+    median = middle(sample(levels))
+    if median > 0.6 * 255:
+        return True
+    detail = local_detail(grey)
     rank = min(20, detail.size - 1)
     darkest = -int(np.partition(detail, rank)[rank])
     brightest = int(np.partition(detail, detail.size - 1 - rank)[detail.size - 1 - rank])
     if darkest == brightest:  # nothing stands out: paper is the majority, so the median decides
-        return middle(np.asarray(grey)) > 127
+        return median > 127
     return darkest > brightest
 
 
@@ -283,7 +322,7 @@ def ink_map(image: Image.Image):
         residual, centre, sigma, strength = ink_residual(levels, background, dark)
     if strength is None:
         return None
-    if strength < max(MIN_STRENGTH, 2 * NOISE_SIGMAS * sigma):
+    if strength < max(MIN_STRENGTH, STRENGTH_SIGMAS * sigma):
         return None
     low = centre + max(GRAIN * strength, 4 * sigma)
     ink = np.clip((residual - low) * (1.0 / max(centre + strength - low, 1e-6)), 0.0, 1.0)
@@ -331,9 +370,10 @@ def label_components(mask: np.ndarray):
             parent = jumped
         if np.array_equal(parent[here], parent[above]):
             break
-    roots, numbering = np.unique(parent, return_inverse=True)
-    labels.ravel()[np.flatnonzero(mask)] = np.repeat(numbering.astype(np.int32) + 1, stops - starts)
-    return labels, int(roots.size)
+    is_root = parent == np.arange(rows.size)
+    numbering = np.cumsum(is_root, dtype=np.int32)[parent]  # 1, 2, ... in order of first run
+    labels.ravel()[np.flatnonzero(mask)] = np.repeat(numbering, stops - starts)
+    return labels, int(numbering.max())
 
 
 def max_pool(mask: np.ndarray, factor: int) -> np.ndarray:
@@ -381,10 +421,21 @@ def crossing_strokes(lines: np.ndarray, rest: np.ndarray, reach=3) -> np.ndarray
     return lines & above & below
 
 
+def could_hold_lines(mask: np.ndarray, axis: int) -> bool:
+    """Whether three rows (axis=1) or columns (axis=0) could hold long lines: each line needs at
+    least LONG_LINE of the picture's width in ink within three adjacent rows (a slight tilt)."""
+    counts = np.count_nonzero(mask, axis=axis)
+    if counts.size >= 3:
+        counts = counts[:-2] + counts[1:-1] + counts[2:]
+    return np.count_nonzero(counts >= int(LONG_LINE * mask.shape[axis])) >= 3
+
+
 def ruled_lines(mask: np.ndarray) -> np.ndarray:
     """Pixels of ruled or squared paper: straight lines across nearly the whole picture, when there
     are at least three parallel ones (one long stroke may be a 7's bar on a tight crop, two may be
     a frame's sides). Where a stroke crosses a line, the crossing is kept."""
+    if not (could_hold_lines(mask, axis=1) or could_hold_lines(mask, axis=0)):
+        return np.zeros_like(mask)  # the usual case, decided from row and column counts alone
     horizontal = long_runs(mask, int(LONG_LINE * mask.shape[1]))
     vertical = long_runs(mask.T, int(LONG_LINE * mask.shape[0])).T
     if max(line_count(horizontal), line_count(vertical.T)) < 3:
@@ -504,6 +555,9 @@ def find_pieces(ink: np.ndarray):
 
 
 def to_working(mask: np.ndarray, factor: int, shape) -> np.ndarray:
+    """A label-resolution mask blown up by `factor` and cut to `shape`."""
+    if factor == 1:
+        return mask[: shape[0], : shape[1]]
     return np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
 
 
@@ -611,11 +665,15 @@ def stroke_width(binary: np.ndarray) -> float:
     return 2.0 * area / max(boundary, 1)
 
 
-def hole_count(binary: np.ndarray) -> int:
-    """Holes in a shape: background components that do not reach the edge (an 8 has two)."""
-    labels, count = label_components(~binary)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return count - np.count_nonzero(edge)
+def euler_number(binary: np.ndarray) -> int:
+    """Pieces minus holes of a shape (8-connected), from its 2x2 windows (Gray's bit quads): an 8
+    is 1 - 2 = -1, a 9 is 0, a 7 is 1. Filling a loop raises it."""
+    padded = np.zeros((binary.shape[0] + 2, binary.shape[1] + 2), dtype=np.int8)
+    padded[1:-1, 1:-1] = binary
+    a, b, c, d = padded[:-1, :-1], padded[:-1, 1:], padded[1:, :-1], padded[1:, 1:]
+    total = a + b + c + d
+    diagonal = np.count_nonzero((total == 2) & (a == d))
+    return (np.count_nonzero(total == 1) - np.count_nonzero(total == 3) - 2 * diagonal) // 4
 
 
 def square_filter(array: np.ndarray, size: int, dilate: bool) -> np.ndarray:
@@ -661,9 +719,9 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     width = stroke_width(array > 127)
     if width < 0.75 * target:
         size = 2 * max(1, round((target - width) / 2)) + 1  # dilation widens by size - 1
-        holes = hole_count(array > 127)
+        euler = euler_number(array > 127)
         dilated = square_filter(array, size, dilate=True)
-        while size > 3 and hole_count(dilated > 127) < holes:  # never fill a 9's small loop
+        while size > 3 and euler_number(dilated > 127) > euler:  # never fill a 9's small loop
             size -= 2
             dilated = square_filter(array, size, dilate=True)
         array = dilated
@@ -709,11 +767,17 @@ def read(source, multi=False, name=None) -> Reading:
     size = image.size
 
     def digit(mask):
-        # the piece widened by a pixel: its strokes' soft edges belong to it
-        working = to_working(square_filter(mask, 3, dilate=True), label_factor, ink.shape) & (ink > 0)
-        left, top, right, bottom = bounds(working)
-        box = (left * factor, top * factor, min(right * factor, size[0]), min(bottom * factor, size[1]))
-        return DigitImage(pixels=normalise_digit(ink, working), box=box)
+        # the piece widened by a pixel (its strokes' soft edges belong to it), worked on in its box
+        left, top, right, bottom = bounds(mask)
+        left, top = max(left - 1, 0), max(top - 1, 0)
+        right, bottom = min(right + 1, mask.shape[1]), min(bottom + 1, mask.shape[0])
+        y0, x0 = top * label_factor, left * label_factor
+        y1, x1 = min(bottom * label_factor, ink.shape[0]), min(right * label_factor, ink.shape[1])
+        piece_ink = ink[y0:y1, x0:x1]
+        working = to_working(square_filter(mask[top:bottom, left:right], 3, dilate=True), label_factor, piece_ink.shape) & (piece_ink > 0)
+        box_left, box_top, box_right, box_bottom = bounds(working)
+        box = ((x0 + box_left) * factor, (y0 + box_top) * factor, min((x0 + box_right) * factor, size[0]), min((y0 + box_bottom) * factor, size[1]))
+        return DigitImage(pixels=normalise_digit(piece_ink, working), box=box)
 
     groups = digit_groups(labels, keep)
     if multi:
@@ -724,8 +788,10 @@ def read(source, multi=False, name=None) -> Reading:
         heights = [bounds(group)[3] - bounds(group)[1] for group in groups]
         sizeable = [group for group, height in zip(groups, heights) if height >= 0.5 * max(heights)]
         parts = [digit(group) for group in sizeable] if len(sizeable) > 1 else []
-    elif len(split_options(groups[0])[0]) > 1:  # one wide piece: perhaps digits that touch
-        parts = [digit(piece) for piece in split_options(groups[0])[0]]
+    else:
+        likeliest = split_options(groups[0])[0]
+        if len(likeliest) > 1:  # one wide piece: perhaps digits that touch
+            parts = [digit(piece) for piece in likeliest]
     return Reading([digit(groups[0] if len(groups) == 1 else select(labels, keep))], parts)
 
 
