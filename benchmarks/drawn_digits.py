@@ -74,15 +74,18 @@ def digit_strokes(digit, rng):
     return strokes
 
 
+def paper_colour(kind, rng, lightest_tint=0.75):
+    """An RGB colour in [0, 1] for paper of `kind`: a dark board, tinted paper, or white."""
+    if kind == "dark":
+        return rng.uniform(0.05, 0.3, 3)
+    if kind == "tinted":
+        return rng.uniform(lightest_tint, 1.0, 3)
+    return np.ones(3) * rng.uniform(0.9, 1.0)
+
+
 def background(size, rng, kind):
     width, height = size
-    if kind == "dark":
-        base = rng.uniform(0.05, 0.3, 3)
-    elif kind == "tinted":
-        base = rng.uniform(0.75, 1.0, 3)
-    else:
-        base = np.ones(3) * rng.uniform(0.9, 1.0)
-    canvas = np.ones((height, width, 3)) * base
+    canvas = np.ones((height, width, 3)) * paper_colour(kind, rng)
     if kind in ("photo", "tinted"):
         # uneven lighting: a linear gradient plus a soft shadow, then sensor noise
         ys, xs = np.mgrid[0:height, 0:width] / max(width, height)
@@ -149,11 +152,28 @@ def render_number(text, rng):
     spacing = digit_height * rng.uniform(0.75, 1.0)
     width = int(spacing * len(text) + digit_height)
     height = int(digit_height * 1.8)
+    strokes = number_strokes(text, rng, spacing / digit_height)
+    return render_digit(0, rng, canvas_size=(width, height), strokes=strokes, box=(digit_height, (width / 2, height / 2)))
+
+
+def number_strokes(text, rng, spacing):
+    """Strokes of a number written on one line, unit digit height, `spacing` digit heights apart."""
     strokes = []
     for position, character in enumerate(text):
-        offset = np.array([(position - (len(text) - 1) / 2) * spacing / digit_height, rng.normal(0, 0.04)])
+        offset = np.array([(position - (len(text) - 1) / 2) * spacing, rng.normal(0, 0.04)])
         strokes.extend(line + offset for line in digit_strokes(int(character), rng))
-    return render_digit(0, rng, canvas_size=(width, height), strokes=strokes, box=(digit_height, (width / 2, height / 2)))
+    return strokes
+
+
+def save_pictures(out, named_pictures):
+    """Write (file name, PIL image) pairs into the folder `out` (made if missing); returns how many."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for name, image in named_pictures:
+        image.save(out / name)
+        count += 1
+    return count
 
 
 def main():
@@ -162,11 +182,8 @@ def main():
     parser.add_argument("--count", type=int, default=1000, help="how many digits (default: 1000)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default: 2026)")
     args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for index, (image, digit) in enumerate(drawn_set(args.count, args.seed)):
-        image.save(out / f"{digit}_{index:04d}.png")
-    print(f"wrote {args.count} drawn digits to {out}")
+    pictures = ((f"{digit}_{index:04d}.png", image) for index, (image, digit) in enumerate(drawn_set(args.count, args.seed)))
+    print(f"wrote {save_pictures(args.out, pictures)} drawn digits to {args.out}")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ the expected text for digits, None for a non-digit. Digits use the skeletons of
 import argparse
 import io
 import math
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from drawn_digits import catmull_rom, digit_strokes
+from drawn_digits import catmull_rom, digit_strokes, number_strokes, paper_colour, save_pictures
 
 # Non-digits as stroke skeletons in a unit box (x right, y down), (points, smooth) like STYLES.
 # Letters that people also write as digits (O, I, l, S, Z, B, G, q, g, b) are left out on purpose.
@@ -110,13 +109,7 @@ def paper(size, rng, kind=None):
     """An RGB canvas as float (H, W, 3) in [0, 1]: white, tinted, a photo of paper, or a dark board."""
     width, height = size
     kind = kind or rng.choice(["white", "tinted", "photo", "dark"], p=[0.4, 0.2, 0.3, 0.1])
-    if kind == "dark":
-        base = rng.uniform(0.05, 0.3, 3)
-    elif kind == "tinted":
-        base = rng.uniform(0.8, 1.0, 3)
-    else:
-        base = np.ones(3) * rng.uniform(0.9, 1.0)
-    canvas = np.ones((height, width, 3), dtype=np.float32) * base.astype(np.float32)
+    canvas = np.ones((height, width, 3), dtype=np.float32) * paper_colour(kind, rng, lightest_tint=0.8).astype(np.float32)
     if kind == "photo":
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) / max(width, height)
         canvas *= (1 - rng.uniform(0.1, 0.35) * (xs * rng.uniform(-1, 1) + ys * rng.uniform(-1, 1) + 1) / 2)[..., None]
@@ -287,15 +280,6 @@ def lined_paper(rng):
     return jpeg(to_image(canvas), rng, 0.3), str(digit)
 
 
-def number_strokes(text, rng, spacing):
-    """Strokes of a number written on one line, unit digit height, `spacing` digit heights apart."""
-    strokes = []
-    for position, character in enumerate(text):
-        offset = np.array([(position - (len(text) - 1) / 2) * spacing, rng.normal(0, 0.04)])
-        strokes.extend(line + offset for line in digit_strokes(int(character), rng))
-    return strokes
-
-
 def random_number(rng, lengths=(2, 5)):
     return "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(*lengths))))
 
@@ -376,13 +360,12 @@ def main():
     parser.add_argument("--count", type=int, default=20, help="pictures per category (default: 20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in CATEGORIES:
-        slug = name.split()[0] + "-" + name.split()[1]
-        for index, (image, expected) in enumerate(category_set(name, args.count, args.seed)):
-            image.save(out / f"{slug}-{index:03d}-{expected or 'none'}.png")
-    print(f"wrote {args.count} pictures of each of {len(CATEGORIES)} categories to {out}")
+    pictures = (
+        (f"{'-'.join(name.split()[:2])}-{index:03d}-{expected or 'none'}.png", image)
+        for name in CATEGORIES
+        for index, (image, expected) in enumerate(category_set(name, args.count, args.seed))
+    )
+    print(f"wrote {save_pictures(args.out, pictures)} pictures ({args.count} of each of {len(CATEGORIES)} categories) to {args.out}")
 
 
 if __name__ == "__main__":
