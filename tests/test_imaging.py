@@ -332,3 +332,21 @@ def test_euler_number_counts_pieces_minus_holes():
     assert imaging.euler_number(eight) == -1
     assert imaging.euler_number(shape(lambda d: d.ellipse([10, 10, 50, 50], outline=255, width=3))) == 0
     assert imaging.euler_number(shape(lambda d: (d.line([(5, 5), (5, 50)], fill=255, width=3), d.line([(30, 5), (30, 50)], fill=255, width=3)))) == 2
+
+
+def test_a_tight_crop_that_is_mostly_ink_is_read():
+    # a slanted 1 cropped to its own box: more ink than paper, ink touching every edge
+    image = Image.new("L", (24, 120), 255)
+    ImageDraw.Draw(image).line([(18, 0), (6, 120)], fill=0, width=12)
+    (digit,) = imaging.prepare(image)
+    assert digit.pixels[:, 11:17].max() == 255 and digit.pixels[:, :6].max() == 0  # a bar in the middle
+
+
+def test_a_tilted_hand_drawn_frame_is_taken_out():
+    strokes = digit_strokes(1, np.random.default_rng(11))
+    plain = drawn(strokes, size=(400, 400), height=200, pen=14)
+    boxed = plain.copy()
+    ImageDraw.Draw(boxed).rectangle([80, 60, 320, 340], outline=0, width=8)
+    tilted = boxed.rotate(6, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    reference = plain.rotate(6, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    assert correlation(imaging.prepare(tilted)[0].pixels, imaging.prepare(reference)[0].pixels) > 0.9

@@ -41,6 +41,7 @@ MNIST_STROKE_WIDTH = 2.8  # px in 28x28: median of 2*area/boundary over MNIST tr
 BACKGROUND_GRID = 16  # the paper's brightness is estimated per cell of a 16x16 grid
 BACKGROUND_OPENING = 5  # cells: ink patches narrower than this are not paper; shadows wider are
 FLAT_PAPER = 0.04  # cell estimates spread less than this: plain paper, one level for all of it
+SMALL_PICTURE = 320  # px: a picture this small with plain edges is a crop or a canvas
 NOISE_SIGMAS = 6  # ink must stand this many noise standard deviations above the paper...
 MIN_INK_STEP = 0.03  # ...and at least this much (of the 0-1 range)
 MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit...
@@ -189,12 +190,13 @@ def dark_ink(grey: Image.Image) -> bool:
     """Whether the ink is darker than the paper: the strongest local detail (the picture minus its
     blur) is dark. Unlike the median, this holds for a photo that is mostly in shadow, since a
     shadow is smooth and a stroke is not. The 20th most extreme pixel each way is compared, so a
-    few specks of noise do not decide. On bright paper (median above 60 %) the ink can only be
-    darker, and that is the answer at once."""
+    few specks of noise do not decide. On bright paper (the picture's edges above 60 %, or its
+    median when the edges are middling) the ink can only be darker, and that is the answer at once."""
     levels = np.asarray(grey)
     median = middle(sample(levels))
-    if median > 0.6 * 255:
-        return True
+    edge = middle(border(levels))
+    if edge > 0.6 * 255 or (edge >= 0.4 * 255 and median > 0.6 * 255):
+        return True  # bright paper at the edges (a tight crop is mostly ink, but not its edges)
     detail = local_detail(grey)
     rank = min(20, detail.size - 1)
     darkest = -int(np.partition(detail, rank)[rank])
@@ -226,6 +228,13 @@ def select(labels: np.ndarray, chosen) -> np.ndarray:
     table = np.zeros(int(labels.max()) + 1, dtype=bool)
     table[list(chosen)] = True
     return table[labels]
+
+
+def border(array: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels: paper in nearly every picture, tight crops of a digit included."""
+    if min(array.shape) < 3:
+        return array.ravel()
+    return np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])
 
 
 def sample(array: np.ndarray, count=4096) -> np.ndarray:
@@ -294,9 +303,13 @@ def ink_residual(levels, background, dark_ink):
         # light on paper multiplies: in a shadow, paper and ink darken by the same factor, so the
         # ink's depth is measured as a share of the local paper's brightness
         residual *= 1.0 / np.maximum(1.0 - background, 0.1)
-    values = sample(residual)
-    centre = middle(values)
-    sigma = max(1.4826 * middle(np.abs(values - centre)), 1.0 / 255)
+    # the paper's residual and noise from the whole picture, or from its edges when those are
+    # lower (a tight crop, where most of the picture is ink)
+    estimates = []
+    for values in (sample(residual), border(residual)):
+        centre = middle(values)
+        estimates.append((centre, max(1.4826 * middle(np.abs(values - centre)), 1.0 / 255)))
+    centre, sigma = min(estimates)
     candidates = residual[residual > centre + max(NOISE_SIGMAS * sigma, MIN_INK_STEP)]
     if candidates.size < MIN_INK_PIXELS:
         return residual, centre, sigma, None
@@ -314,7 +327,14 @@ def ink_map(image: Image.Image):
     much as a marker stroke however little of the picture it covers.
     """
     levels, factor, dark = working_levels(image)
-    background = background_estimate(levels)
+    edge = border(levels)
+    edge_low, edge_high = np.percentile(edge, [10, 90]) if edge.size >= 20 else (0.0, 1.0)
+    if max(levels.shape) <= SMALL_PICTURE and edge_high - edge_low < FLAT_PAPER:
+        # a small picture on plain paper, a crop or a canvas: the paper is what its edges show,
+        # even when the digit fills most of it (a tight crop of a 1 is mostly ink)
+        background = middle(edge)
+    else:
+        background = background_estimate(levels)
     residual, centre, sigma, strength = ink_residual(levels, background, dark)
     if strength is not None and not isinstance(background, float):
         # the strongest ink only: a rim of shadow left by the first estimate is weaker than a stroke
@@ -470,11 +490,32 @@ def frame_band(piece: np.ndarray, open_sides=(False, False, False, False)):
     wide = max(band + 1, round(1.5 * band))
     if piece[wide:-wide, wide:-wide].mean() > 0.5:
         return None  # a filled shape, not a frame: a frame is hollow
-    # the frame's own lines: rows (columns) near an edge that the piece covers for half its
-    # width (height) or more; a digit inside touching the frame keeps its strokes
-    rows, columns = piece.mean(axis=1) >= 0.5, piece.mean(axis=0) >= 0.5
-    rows[wide:-wide], columns[wide:-wide] = False, False
-    return (rows[:, None] | columns[None, :]) & piece, wide
+    # the frame's own lines, peeled off each side: straight, tilted or wobbly, and a digit inside
+    # that touches the frame keeps its strokes
+    frame = np.zeros_like(piece)
+    for turns in range(4):  # top, then each other side turned to the top
+        turned = np.rot90(piece, turns)
+        frame |= np.rot90(peel_top(turned, wide), -turns)
+    return frame, wide
+
+
+def peel_top(piece: np.ndarray, band: int) -> np.ndarray:
+    """The top line of a frame: in each column, the first run of ink from the top when it starts
+    within `band` rows, cut to the line's typical thickness (the median run), so that a stroke
+    touching the line from below is not taken with it."""
+    height = piece.shape[0]
+    first = piece.argmax(axis=0)
+    starts = piece.any(axis=0) & (first < band)
+    rows = np.arange(height)[:, None]
+    below = piece & (rows >= first[None, :]) & starts[None, :]
+    # the run from `first` down: ink rows until the first gap
+    gaps = ~piece & (rows >= first[None, :])
+    run_end = np.where(gaps.any(axis=0), gaps.argmax(axis=0), height)
+    lengths = (run_end - first)[starts]
+    if lengths.size == 0:
+        return np.zeros_like(piece)
+    thickness = int(np.ceil(np.median(lengths))) + 1
+    return below & (rows < np.minimum(run_end, first + thickness)[None, :])
 
 
 def frames(labels: np.ndarray, count: int):
