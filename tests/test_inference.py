@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitrec.inference import NOT_A_DIGIT, SEVERAL_DIGITS, Predictor, model_card, pretrained_model_path
-from images import SHAPES, category_set, draw_strokes, drawn_set, render_number, unit_strokes
+from images import SHAPES, category_set, digit_strokes, draw_strokes, drawn_set, render_number, unit_strokes
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,20 @@ def test_hwd_digits_drawn_by_a_person_are_read(predictor, hwd_dir):
     answers = [predictor.predict_image(hwd_dir / row["image"]) for row in rows]
     read = [a.text == row["label"] and not a.uncertain for a, row in zip(answers, rows)]
     assert sum(read) >= 99
+
+
+def test_digits_in_a_forms_comb_of_boxes_are_read_without_the_dividers(predictor):
+    rng = np.random.default_rng(21)
+    box, text = 100, "2086"
+    image = Image.new("L", (box * len(text) + 40, box + 40), 245)
+    draw = ImageDraw.Draw(image)
+    for position, digit in enumerate(text):
+        centre = (20 + position * box + box / 2, 20 + box / 2)
+        draw_strokes(image, digit_strokes(int(digit), rng), centre, box * 0.65, 7, 0)
+    for position in range(len(text) + 1):  # boxes that share their sides
+        draw.line([(20 + position * box, 20), (20 + position * box, 20 + box)], fill=40, width=3)
+    draw.line([(20, 20), (20 + len(text) * box, 20)], fill=40, width=3)
+    draw.line([(20, 20 + box), (20 + len(text) * box, 20 + box)], fill=40, width=3)
+    prediction = predictor.predict_image(image, multi=True)
+    assert prediction.text == text or prediction.uncertain, prediction.to_dict()
+    assert "1" not in (prediction.text or "")  # no divider read as a 1

@@ -55,6 +55,7 @@ EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than
 #                           largest is a bit of a neighbouring character, not part of the digit
 LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
+DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
 
 
 class ImageTooLarge(DigitrecError):
@@ -496,6 +497,13 @@ def frame_band(piece: np.ndarray, open_sides=(False, False, False, False)):
     for turns in range(4):  # top, then each other side turned to the top
         turned = np.rot90(piece, turns)
         frame |= np.rot90(peel_top(turned, wide), -turns)
+    # a form's comb of boxes: straight dividers that cross the whole inside, top line to bottom
+    inside = piece[wide:-wide, wide:-wide]
+    if inside.size:
+        columns = np.flatnonzero(inside.mean(axis=0) >= DIVIDER_COVERAGE) + wide
+        rows = np.flatnonzero(inside.mean(axis=1) >= DIVIDER_COVERAGE) + wide
+        frame[:, columns] |= piece[:, columns]
+        frame[rows, :] |= piece[rows, :]
     return frame, wide
 
 
