@@ -546,14 +546,53 @@ def frames(labels: np.ndarray, count: int):
     return lines, zone
 
 
-def wipe(ink: np.ndarray, removed: np.ndarray, factor: int):
+def enclosures_and_underlines(labels: np.ndarray, areas: np.ndarray) -> list:
+    """Labels of pieces that are around the digit rather than part of it: a piece that holds
+    another sizeable piece inside one of its holes (a circle, an oval or a frame of any shape
+    drawn around the digit), and a long thin straight line under the largest piece (an underline)."""
+    count = areas.size
+    sizeable = [label for label in range(1, count + 1) if areas[label - 1] >= 12]
+    if len(sizeable) < 2:
+        return []
+    boxes = {label: bounds(labels == label) for label in sizeable}
+    found = []
+    for outer in sizeable:
+        left, top, right, bottom = boxes[outer]
+        inner = [
+            label for label in sizeable
+            if label != outer and boxes[label][0] > left and boxes[label][1] > top and boxes[label][2] < right and boxes[label][3] < bottom
+            and areas[label - 1] >= 0.15 * areas[outer - 1]
+        ]
+        if not inner:
+            continue
+        crop = labels[top:bottom, left:right]
+        gaps, _ = label_components(crop != outer)
+        open_gaps = np.unique(np.concatenate([gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]]))
+        for label in inner:
+            inside = np.isin(gaps[crop == label], open_gaps, invert=True)
+            if inside.mean() > 0.9:  # it sits in a hole of `outer`: `outer` goes around it
+                found.append(outer)
+                break
+    main = max((label for label in sizeable if label not in found), key=lambda label: areas[label - 1], default=None)
+    if main is not None:
+        main_left, main_top, main_right, main_bottom = boxes[main]
+        for label in sizeable:
+            left, top, right, bottom = boxes[label]
+            width, height = right - left, bottom - top
+            if label != main and label not in found and top >= main_bottom and width >= 8 * height and width >= 0.8 * (main_right - main_left):
+                found.append(label)  # an underline
+    return found
+
+
+def wipe(ink: np.ndarray, removed: np.ndarray, factor: int, keep_stronger=True):
     """Take lines and frames (`removed`, label resolution) out of `ink`, in place. Where a stroke
     runs along a line, the stroke is kept when its ink is clearly stronger than the line's
-    (ruled and grid lines are usually fainter than the pen)."""
+    (ruled and grid lines are usually fainter than the pen), unless `keep_stronger` is off (what
+    is removed is a whole piece of its own)."""
     region = to_working(removed, factor, ink.shape)
     values = ink[region]
     line_level = middle(values[values > 0.1]) if np.count_nonzero(values > 0.1) else 1.0
-    if line_level < 0.85:  # keep what is inkier than midway from the lines' level to full ink
+    if keep_stronger and line_level < 0.85:  # keep what is inkier than midway from the lines' level to full ink
         region &= ink < line_level + 0.5 * (1.0 - line_level)
     ink[region] = 0.0
 
@@ -581,8 +620,13 @@ def find_pieces(ink: np.ndarray):
             wipe(ink, leftovers, factor)
             labels[leftovers] = 0
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    around = enclosures_and_underlines(labels, areas)
+    if around:
+        wipe(ink, select(labels, around), factor, keep_stronger=False)
+        labels[select(labels, around)] = 0
+        areas[[label - 1 for label in around]] = 0
     if not areas.any():
-        return labels, [], factor, bool(lines.any() or boxes.any())
+        return labels, [], factor, bool(lines.any() or boxes.any() or around)
     largest = areas.max()
     main_left, _, main_right, _ = bounds(labels == int(np.argmax(areas)) + 1)
     edge = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
