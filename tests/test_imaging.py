@@ -350,3 +350,16 @@ def test_a_tilted_hand_drawn_frame_is_taken_out():
     tilted = boxed.rotate(6, fillcolor=255, resample=Image.Resampling.BICUBIC)
     reference = plain.rotate(6, fillcolor=255, resample=Image.Resampling.BICUBIC)
     assert correlation(imaging.prepare(tilted)[0].pixels, imaging.prepare(reference)[0].pixels) > 0.9
+
+
+@pytest.mark.parametrize("mark", ["circle", "underline"])
+def test_a_circle_around_or_a_line_under_the_digit_is_not_part_of_it(mark):
+    strokes = digit_strokes(8, np.random.default_rng(12))
+    plain = drawn(strokes, size=(300, 300), height=170, pen=10)
+    marked = plain.copy()
+    draw = ImageDraw.Draw(marked)
+    if mark == "circle":
+        draw.ellipse([25, 15, 275, 285], outline=0, width=6)
+    else:
+        draw.line([(70, 262), (230, 265)], fill=0, width=6)
+    assert correlation(imaging.prepare(marked)[0].pixels, imaging.prepare(plain)[0].pixels) > 0.9
