@@ -3,10 +3,11 @@
 Categories come from `stress_pictures.py` (generated here, with a seed that the detector's
 training in `scripts/build_detector.py` does not use), plus two sets of real handwriting:
 hwd-1000 (1,000 digits drawn by a person in a drawing app, `../shared/data/hwd-1000`) and the
-MNIST test set. A digit counts as read when the answer is right and not uncertain; a non-digit
+MNIST test set; and hwd-1000 digits placed into the same conditions (`hwd_picture`), so the
+conditions are also measured with real handwriting rather than our own stroke skeletons. A digit counts as read when the answer is right and not uncertain; a non-digit
 counts as flagged when the answer is "no digit found" or uncertain.
 
-    python benchmarks/real_pictures.py                 # about 2 minutes here; writes the README table
+    python benchmarks/real_pictures.py                 # about 3 minutes here; writes the README tables
     python benchmarks/real_pictures.py --count 50      # fewer generated pictures per category
 """
 
@@ -20,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine_description, update_readme_section, write_results  # noqa: E402
@@ -81,6 +83,70 @@ def hwd_row(predictor):
     return {"count": len(rows), "outcomes": dict(outcomes), "examples": examples}
 
 
+def hwd_picture(digit, condition, rng):
+    """A 28x28 hwd-1000 digit (dark on white, PIL "L") put into one of the ordinary conditions."""
+    def on(canvas_size, size, position, paper=245, ink_scale=1.0):
+        page = np.full(canvas_size[::-1], paper, np.float32)
+        ink = (255 - np.asarray(digit.resize((size, size), Image.Resampling.BICUBIC), np.float32)) / 255 * ink_scale
+        x, y = position
+        page[y : y + size, x : x + size] = page[y : y + size, x : x + size] * (1 - ink)
+        return page
+
+    if condition == "cropped to its box":
+        page = on((112, 112), 112, (0, 0), paper=255)
+        ys, xs = np.nonzero(page < 180)
+        return Image.fromarray(page[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.uint8))
+    if condition == "thin, on a 1600x1200 canvas":
+        size = int(rng.uniform(300, 900))
+        page = on((1600, 1200), size, (int(rng.uniform(0, 1600 - size)), int(rng.uniform(0, 1200 - size))), paper=255)
+        return Image.fromarray(np.where(page < 128, 0, 255).astype(np.uint8))  # crisp, as a 1-3 px pen exports
+    if condition == "200 px on a 4000x3000 photo":
+        x, y = int(rng.uniform(0, 3800)), int(rng.uniform(0, 2800))
+        page = on((4000, 3000), 200, (x, y), paper=230) + rng.normal(0, 4, (3000, 4000)).astype(np.float32)
+        return Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
+    page = Image.fromarray(on((300, 300), 200, (50, 50)).astype(np.uint8))
+    draw = ImageDraw.Draw(page)
+    if condition == "in a frame tilted up to 6°":
+        draw.rectangle([15, 12, 285, 288], outline=0, width=6)
+        return page.rotate(rng.uniform(-6, 6), fillcolor=245, resample=Image.Resampling.BICUBIC)
+    if condition == "circled":
+        draw.ellipse([5, 2, 295, 298], outline=0, width=6)
+    if condition == "underlined":
+        draw.line([(60, 272), (240, 275)], fill=0, width=6)
+    if condition == "on squared paper":
+        step = rng.uniform(25, 45)
+        lines = Image.new("L", page.size, 0)
+        grid = ImageDraw.Draw(lines)
+        for offset in np.arange(rng.uniform(0, step), 300, step):
+            grid.line([(0, offset), (300, offset)], fill=255, width=2)
+            grid.line([(offset, 0), (offset, 300)], fill=255, width=2)
+        page = Image.fromarray(np.minimum(np.asarray(page), 255 - 0.45 * np.asarray(lines, np.float32)).astype(np.uint8))
+    if condition == "in shadow":
+        ys, xs = np.mgrid[0:300, 0:300]
+        shadow = np.clip(1 - np.hypot(xs - 300 * rng.integers(2), ys - 300 * rng.integers(2)) / 300, 0, 1)
+        page = Image.fromarray((np.asarray(page, np.float32) * (1 - 0.5 * shadow)).astype(np.uint8))
+    return page
+
+
+HWD_CONDITIONS = ["cropped to its box", "thin, on a 1600x1200 canvas", "200 px on a 4000x3000 photo",
+                  "in a frame tilted up to 6°", "circled", "underlined", "on squared paper", "in shadow"]
+
+
+def hwd_conditions_rows(predictor, every=5):
+    """hwd-1000 digits (every `every`-th) in each ordinary condition: real handwriting, not our skeletons."""
+    rows = list(csv.DictReader((HWD / "dataset.csv").open()))[::every]
+    rng = np.random.default_rng(SEED)
+    results = {}
+    for condition in HWD_CONDITIONS:
+        outcomes = Counter()
+        for row in rows:
+            picture = hwd_picture(Image.open(HWD / row["image"]).convert("L"), condition, rng)
+            outcomes[judge("hwd", predictor.predict_image(picture), row["label"])] += 1
+        results[condition] = {"count": len(rows), "outcomes": dict(outcomes)}
+        print(f"hwd-1000 {condition}: {dict(outcomes)}", file=sys.stderr)
+    return results
+
+
 def mnist_row(predictor):
     _, (x_test, y_test) = load_mnist()
     predictions = predictor.predict_pixels(x_test)
@@ -118,6 +184,10 @@ def table(results):
     mnist = results["mnist"]
     lines.append(f"| MNIST test set | {mnist['count']:,} | {100 * mnist['accuracy']:.2f} % correct; {100 * share(mnist, 'read'):.1f} % right and confident, "
                  f"{mnist['flagged_not_a_digit']} flagged \"not a digit\" | ≥99.6 % correct |")
+    lines += ["", "The same conditions with real handwriting instead of our stroke skeletons: hwd-1000 digits (every 5th) placed into them:", "",
+              "| hwd-1000 digits | count | read right and confidently | uncertain | wrong |", "| --- | --- | --- | --- | --- |"]
+    for condition, row in results["hwd-1000 in conditions"].items():
+        lines.append(f"| {condition} | {row['count']} | **{100 * share(row, 'read'):.0f} %** | {100 * share(row, 'uncertain'):.0f} % | {100 * share(row, 'wrong'):.0f} % |")
     lines += ["", f"Measured {results['measured']} on {results['machine']} with `{results['command']}`."]
     return "\n".join(lines)
 
@@ -137,6 +207,7 @@ def main():
     results = {
         "categories": categories,
         "hwd-1000": hwd_row(predictor),
+        "hwd-1000 in conditions": hwd_conditions_rows(predictor),
         "mnist": mnist_row(predictor),
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),

@@ -137,3 +137,28 @@ def test_touch_draws_instead_of_scrolling(server, browser):
     page.wait_for_function("document.getElementById('digit').textContent === '1'", timeout=10_000)
     assert page.evaluate("window.scrollY") == 0  # the stroke drew; it did not scroll the page
     context.close()
+
+
+def test_api_docs_list_the_operations_offline(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(server + "/docs")
+    page.wait_for_selector(".opblock", timeout=10_000)  # Swagger UI rendered the OpenAPI 3.1 document
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/api/predict", "/api/health", "/api/model"} <= {path.strip() for path in paths}
+    assert page.locator("text=Unable to render this definition").count() == 0
+    assert not [url for url in failed if not url.startswith(server)]  # everything served locally
+    page.screenshot(path=str(OUTPUT / "api_docs.png"), full_page=False)
+    page.close()
+
+
+def test_the_page_loads_without_a_single_failed_request(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    statuses = []
+    page.on("response", lambda response: statuses.append((response.url, response.status)))
+    page.goto(server + "/")
+    page.wait_for_load_state("networkidle")
+    assert all(status < 400 for _, status in statuses), statuses
+    assert any(url.endswith("favicon.svg") for url, _ in statuses)
+    page.close()

@@ -195,3 +195,10 @@ def test_digits_in_a_forms_comb_of_boxes_are_read_without_the_dividers(predictor
     prediction = predictor.predict_image(image, multi=True)
     assert prediction.text == text or prediction.uncertain, prediction.to_dict()
     assert "1" not in (prediction.text or "")  # no divider read as a 1
+
+
+def test_low_confidence_reason_never_rounds_up_to_the_threshold(predictor):
+    probabilities = np.full(10, 0.205 / 9)
+    probabilities[3] = 0.795  # 79.5 %: below 80 %, and must read so
+    answer = predictor.answer(probabilities, np.zeros((28, 28), np.uint8))
+    assert answer.reason == "low confidence (79.5 % < 80 %)"

@@ -46,6 +46,14 @@ def check_answer(answer, digits):
     assert answer["seconds"] > 0
 
 
+def test_api_lists_its_endpoints_and_the_favicon_is_served(client):
+    listing = client.get("/api").json()
+    endpoints = {(item["method"], item["path"]) for item in listing["endpoints"]}
+    assert {("POST", "/api/predict"), ("GET", "/api/health"), ("GET", "/api/model"), ("GET", "/api")} <= endpoints
+    assert listing["docs"] == "/docs"
+    assert client.get("/favicon.ico").status_code == 200
+
+
 def test_health_and_model_card(client):
     assert client.get("/api/health").json()["status"] == "ok"
     card = client.get("/api/model").json()

@@ -19,6 +19,7 @@ pictures (through `imaging.read`), for MNIST-style arrays (IDX, Kaggle CSV) and 
 
 import dataclasses
 import json
+import math
 import time
 from importlib import resources
 from pathlib import Path
@@ -215,7 +216,8 @@ class Predictor:
         elif digit_score < self.detector_threshold:
             reason = NOT_A_DIGIT
         elif top < self.threshold:
-            reason = f"low confidence ({top:.2f} < {self.threshold:.2f})"
+            # rounded down, so an answer just under the threshold never reads as equal to it
+            reason = f"low confidence ({math.floor(1000 * top) / 10:.1f} % < {100 * self.threshold:g} %)"
         elif not INK_COVERAGE_RANGE[0] <= coverage <= INK_COVERAGE_RANGE[1]:
             reason = f"does not look like a handwritten digit (ink covers {coverage:.0%} of the 28x28)"
         return DigitAnswer(

@@ -206,9 +206,26 @@ def create_app(config: ServeConfig = ServeConfig()):
     async def model():
         return {**card, "detector": detector_card}
 
+    @app.get("/api", summary="The API's endpoints")
+    async def endpoints():
+        return {
+            "endpoints": [
+                {"method": method, "path": route.path, "summary": route.summary}
+                for route in app.routes
+                if getattr(route, "include_in_schema", False) and route.path.startswith("/api")
+                for method in sorted(route.methods - {"HEAD"})
+            ],
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+        }
+
     @app.get("/", include_in_schema=False)
     async def index():
         return FileResponse(static_dir() / "index.html")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():
+        return FileResponse(static_dir() / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
