@@ -86,6 +86,7 @@ def test_all_mirrors_bad_leaves_nothing_in_the_cache(mnist_dir, serve_folder, tm
     assert "\n" not in message
     assert message.startswith("t10k-labels-idx1-ubyte.gz: no mirror served a verified copy (")
     assert "Connection refused" in message and "404" in message
+    assert message.endswith("offline, point digitrec at a folder that holds the MNIST files with --data-dir or DIGITREC_DATA_DIR")
     assert not (cache / "t10k-labels-idx1-ubyte.gz").exists()
     assert not list(cache.glob(".*")), "no temporary files left behind"
 

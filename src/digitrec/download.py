@@ -116,7 +116,10 @@ def download_file(stem, expected_sha256, folder: Path, mirrors, stream=sys.stder
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
-    raise DigitrecError(f"{stem}.gz: no mirror served a verified copy ({'; '.join(problems)})")
+    raise DigitrecError(
+        f"{stem}.gz: no mirror served a verified copy ({'; '.join(problems)}); offline, point digitrec at a "
+        "folder that holds the MNIST files with --data-dir or DIGITREC_DATA_DIR"
+    )
 
 
 def download_mnist(folder, mirrors=None, stream=sys.stderr) -> Path:
