@@ -178,11 +178,12 @@ def test_predict_idx_file(small_mnist, tmp_path, capsys):
     assert len(lines) == 12 and lines[0].startswith(f"{path}#1  7  ")
 
 
-def test_predict_with_a_run_folder_model(run_copy, tmp_path, capsys):
+def test_predict_with_a_run_folder_model(run_copy, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIGITREC_CACHE_DIR", str(tmp_path / "cache"))
     picture = draw_digit_file(tmp_path / "one.png", [(100, 30), (100, 170)])
     assert main(["predict", str(picture), "--model", str(run_copy), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["path"] == str(picture)
-    assert (run_copy / "model.onnx").is_file()  # exported on first use, reused after
+    assert not (run_copy / "model.onnx").exists()  # converted into the cache, not beside the model
 
 
 def test_predict_submission_without_csv_is_bad_input(tmp_path, capsys):
@@ -204,3 +205,29 @@ def test_successful_command_prints_no_tensorflow_chatter():
     result = run_cli("models")
     assert result.returncode == 0 and "keras_mnist_cnn" in result.stdout
     assert result.stderr == ""
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for index in range(40):
+        draw_digit_file(folder / f"one-{index:02d}.png", [(100, 30), (100, 170)])
+    binary = os.path.join(os.path.dirname(sys.executable), "digitrec")
+    result = subprocess.run(f"'{binary}' predict '{folder}' | head -1", shell=True, capture_output=True, text=True, timeout=120)
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith(str(folder))
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def test_predicting_with_a_run_folder_writes_nothing_into_it(run_copy, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DIGITREC_CACHE_DIR", str(tmp_path / "cache"))
+    picture = draw_digit_file(tmp_path / "seven.png", [(50, 40), (150, 40), (90, 170)])
+    before = sorted(path.name for path in run_copy.iterdir())
+    os.chmod(run_copy, 0o555)  # a read-only run folder
+    try:
+        assert main(["predict", str(picture), "--model", str(run_copy)]) == 0
+    finally:
+        os.chmod(run_copy, 0o755)
+    assert sorted(path.name for path in run_copy.iterdir()) == before
+    assert len(list((tmp_path / "cache" / "onnx").glob("*.onnx"))) == 1  # converted once, into the cache
+    assert main(["predict", str(picture), "--model", str(run_copy)]) == 0  # the second time from the cache
+    capsys.readouterr()

@@ -1,6 +1,8 @@
 """Preprocessing real pictures into MNIST-style 28x28 digits."""
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -363,3 +365,31 @@ def test_a_circle_around_or_a_line_under_the_digit_is_not_part_of_it(mark):
     else:
         draw.line([(70, 262), (230, 265)], fill=0, width=6)
     assert correlation(imaging.prepare(marked)[0].pixels, imaging.prepare(plain)[0].pixels) > 0.9
+
+
+def test_only_regular_files_are_read_as_pictures(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)  # opening it for reading would wait forever for a writer
+    with pytest.raises(DigitrecError, match=r"pipe.png: not a regular file \(a pipe, device or socket\)$"):
+        imaging.prepare(fifo)
+
+
+def test_a_picture_too_big_to_decode_is_refused_before_decoding():
+    rgba = struct.pack(">IIBBBBB", 5000, 5000, 8, 6, 0, 0, 0)  # a PNG header claiming 5000x5000 RGBA
+    from images import png_chunk
+
+    data = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", rgba) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b"")
+    with pytest.raises(imaging.ImageTooLarge, match=r"^image: refused: decoding it takes 95 MiB \(5000x5000 RGBA\), over the 64 MiB a picture may take$"):
+        imaging.prepare(data)
+
+
+def test_a_big_jpeg_photo_is_decoded_smaller_and_boxed_in_its_own_pixels():
+    image = Image.new("RGB", (7000, 5000), (235, 235, 230))  # 100 MiB decoded at full size
+    ImageDraw.Draw(image).line([(3000, 1500), (3000, 3500)], fill=(20, 20, 20), width=40)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    (digit,) = imaging.prepare(buffer.getvalue())
+    left, top, right, bottom = digit.box
+    assert abs(left - 2980) < 40 and abs(right - 3020) < 40 and abs(top - 1500) < 40 and abs(bottom - 3500) < 40

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitrec.inference import NOT_A_DIGIT, SEVERAL_DIGITS, Predictor, model_card, pretrained_model_path
+from onnx_models import onnx_file
 from images import SHAPES, category_set, digit_strokes, draw_strokes, drawn_set, render_number, unit_strokes
 
 
@@ -202,3 +203,18 @@ def test_low_confidence_reason_never_rounds_up_to_the_threshold(predictor):
     probabilities[3] = 0.795  # 79.5 %: below 80 %, and must read so
     answer = predictor.answer(probabilities, np.zeros((28, 28), np.uint8))
     assert answer.reason == "low confidence (79.5 % < 80 %)"
+
+
+@pytest.mark.parametrize(
+    "input_shape, outputs, message",
+    [
+        ((None, 1, 28, 28), 10, r"the model takes tensor\(float\) of shape \['batch', 1, 28, 28\]; digitrec models take float \(batch, 28, 28, 1\)"),
+        ((None, 28, 28, 1), 1000, r"the model gives shape \['batch', 1000\]; expected \(batch, 10\): one score per class"),
+    ],
+)
+def test_a_model_of_the_wrong_shape_is_refused_at_load(tmp_path, input_shape, outputs, message):
+    from digitrec.errors import DigitrecError
+
+    path = onnx_file(tmp_path / "other.onnx", input_shape, outputs)
+    with pytest.raises(DigitrecError, match=rf"other.onnx: {message}$"):
+        Predictor(path)

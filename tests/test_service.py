@@ -249,3 +249,24 @@ def test_not_a_digit_and_several_digits_are_answers(client):
     assert number["uncertain"] is True and number["reason"] == "several digits found; use --multi"
     multi = client.post("/api/predict?multi=true", files={"file": ("127.png", NUMBER, "image/png")}).json()
     assert multi["digits"] == "127" and multi["uncertain"] is False
+
+
+def test_a_picture_over_the_decoding_budget_is_413(client):
+    import struct
+    import zlib
+
+    from images import png_chunk
+
+    header = struct.pack(">IIBBBBB", 4999, 4999, 8, 6, 0, 0, 0)  # 4999x4999 RGBA: 95 MiB decoded
+    body = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b"")
+    response = client.post("/api/predict", files={"file": ("big.png", body, "image/png")})
+    assert response.status_code == 413 and "over the 64 MiB a picture may take" in response.json()["error"]
+
+
+def test_serve_refuses_a_model_of_the_wrong_shape(tmp_path):
+    from onnx_models import onnx_file
+
+    model = onnx_file(tmp_path / "other.onnx", (None, 1, 28, 28), 10)
+    result = subprocess.run([*serve_command("--port", str(free_port())), "--model", str(model)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"digitrec: error: {model}: the model takes tensor(float) of shape ['batch', 1, 28, 28]; digitrec models take float (batch, 28, 28, 1)"]

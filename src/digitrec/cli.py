@@ -399,6 +399,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("digitrec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`digitrec predict ... | head`): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so that flushing it at exit raises nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool that a closed pipe stopped
 
 
 def entry_point():

@@ -127,10 +127,9 @@ def check_labels(labels: np.ndarray, name) -> np.ndarray:
 
 
 def default_cache_dir() -> Path:
-    if os.environ.get("DIGITREC_CACHE_DIR"):
-        return Path(os.environ["DIGITREC_CACHE_DIR"]) / "mnist"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "digitrec" / "mnist"
+    from .files import cache_root
+
+    return cache_root() / "mnist"
 
 
 def find_mnist_file(folder: Path, stem: str):

@@ -33,6 +33,13 @@ def atomic_path(destination, suffix=""):
             os.unlink(temporary)
 
 
+def cache_root() -> Path:
+    """digitrec's own cache: $DIGITREC_CACHE_DIR, else $XDG_CACHE_HOME/digitrec, else ~/.cache/digitrec."""
+    if os.environ.get("DIGITREC_CACHE_DIR"):
+        return Path(os.environ["DIGITREC_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digitrec"
+
+
 def write_bytes(destination, data: bytes):
     with atomic_path(destination) as temporary:
         temporary.write_bytes(data)

@@ -56,10 +56,14 @@ EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than
 LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
+MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 RGBA photo is 46 MiB
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, whatever another library set
 
 
 class ImageTooLarge(DigitrecError):
-    """The picture claims more pixels than Pillow's decompression-bomb limit allows."""
+    """The picture claims more pixels than Pillow's decompression-bomb limit allows, or more bytes
+    once decoded than MAX_DECODED_BYTES (the same limit for the CLI and the service)."""
 
 
 @dataclasses.dataclass
@@ -85,6 +89,11 @@ class Reading:
 def open_image(source, name=None) -> Image.Image:
     """Open a file path or bytes with Pillow; every problem is a one-line DigitrecError."""
     name = name or (str(source) if not isinstance(source, (bytes, bytearray)) else "image")
+    if not isinstance(source, (bytes, bytearray)):
+        path = Path(source)
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # a FIFO would block forever, a device would never end
+            raise DigitrecError(f"{name}: not a regular file (a pipe, device or socket)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -93,6 +102,19 @@ def open_image(source, name=None) -> Image.Image:
                 image.seek(0)
             if image.width == 0 or image.height == 0:
                 raise DigitrecError(f"{name}: zero-size image ({image.width}x{image.height})")
+            decoded = image.width * image.height * len(image.getbands())
+            original_size = image.size
+            if decoded > MAX_DECODED_BYTES and image.format == "JPEG":
+                # a big camera photo: JPEG decodes at 1/2, 1/4 or 1/8 scale directly, within the budget
+                scale = next((s for s in (2, 4, 8) if decoded / s**2 <= MAX_DECODED_BYTES), 8)
+                image.draft(image.mode, (-(-image.width // scale), -(-image.height // scale)))
+                image.info["original_size"] = original_size
+                decoded = image.width * image.height * len(image.getbands())
+            if decoded > MAX_DECODED_BYTES:  # checked from the header, before a byte is decoded
+                raise ImageTooLarge(
+                    f"{name}: refused: decoding it takes {decoded / 2**20:.0f} MiB ({image.width}x{image.height} {image.mode}), "
+                    f"over the {MAX_DECODED_BYTES / 2**20:.0f} MiB a picture may take"
+                )
             image.load()
     except DigitrecError:
         raise
@@ -858,6 +880,9 @@ def read(source, multi=False, name=None) -> Reading:
     if not keep:
         return Reading([], [], note="only lines or a frame" if cleared else None)
     size = image.size
+    # input pixels per pixel of `image`: more than 1 when a big JPEG was decoded at a smaller scale
+    original = image.info.get("original_size", size)
+    factor_x, factor_y = factor * original[0] / size[0], factor * original[1] / size[1]
 
     def digit(mask):
         # the piece widened by a pixel (its strokes' soft edges belong to it), worked on in its box
@@ -869,7 +894,12 @@ def read(source, multi=False, name=None) -> Reading:
         piece_ink = ink[y0:y1, x0:x1]
         working = to_working(square_filter(mask[top:bottom, left:right], 3, dilate=True), label_factor, piece_ink.shape) & (piece_ink > 0)
         box_left, box_top, box_right, box_bottom = bounds(working)
-        box = ((x0 + box_left) * factor, (y0 + box_top) * factor, min((x0 + box_right) * factor, size[0]), min((y0 + box_bottom) * factor, size[1]))
+        box = (
+            round((x0 + box_left) * factor_x),
+            round((y0 + box_top) * factor_y),
+            min(round((x0 + box_right) * factor_x), original[0]),
+            min(round((y0 + box_bottom) * factor_y), original[1]),
+        )
         return DigitImage(pixels=normalise_digit(piece_ink, working), box=box)
 
     groups = digit_groups(labels, keep)

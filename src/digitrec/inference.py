@@ -18,6 +18,7 @@ pictures (through `imaging.read`), for MNIST-style arrays (IDX, Kaggle CSV) and 
 """
 
 import dataclasses
+import hashlib
 import json
 import math
 import time
@@ -54,7 +55,7 @@ SEVERAL_DIGITS = "several digits found; use --multi"
 def model_card(model_path=None) -> dict:
     """The model card beside an ONNX model (model_card.json or a run's config/metrics), or {}."""
     model_path = Path(model_path) if model_path else pretrained_model_path()
-    folder = model_path.parent
+    folder = model_path if model_path.is_dir() else model_path.parent
     card_path = folder / "model_card.json"
     if card_path.is_file():
         return json.loads(card_path.read_text())
@@ -68,7 +69,7 @@ def model_card(model_path=None) -> dict:
 class OnnxModel:
     """An exported digitrec model in ONNX Runtime: uint8-free float32 in, probabilities out."""
 
-    def __init__(self, path, threads: Optional[int] = None):
+    def __init__(self, path, threads: Optional[int] = None, outputs: int = 10):
         import onnxruntime
 
         self.path = Path(path)
@@ -83,6 +84,7 @@ class OnnxModel:
         except Exception as error:
             raise DigitrecError(f"{self.path}: not a loadable ONNX model ({str(error).splitlines()[0][:160]})") from None
         self.input_name = self.session.get_inputs()[0].name
+        check_signature(self.path, self.session, outputs)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28, 1) float32 in [0, 1] -> (N, 10) softmax rows."""
@@ -93,8 +95,30 @@ class OnnxModel:
         return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
 
 
+def files_cache_onnx() -> Path:
+    from .files import cache_root
+
+    return cache_root() / "onnx"
+
+
+def check_signature(path, session, outputs):
+    """One line naming what is wrong when an ONNX model does not take digitrec's input, float32
+    (batch, 28, 28, 1) in [0, 1], or does not give `outputs` scores per image."""
+    inputs, results = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or len(results) < 1:
+        raise DigitrecError(f"{path}: expected a model with one input and one output, got {len(inputs)} and {len(results)}")
+    shape, kind = list(inputs[0].shape), inputs[0].type
+    if kind != "tensor(float)" or len(shape) != 4 or [dim if isinstance(dim, int) else None for dim in shape[1:]] != [28, 28, 1]:
+        raise DigitrecError(f"{path}: the model takes {kind} of shape {shape}; digitrec models take float (batch, 28, 28, 1)")
+    out_shape = list(results[0].shape)
+    if len(out_shape) != 2 or out_shape[1] != outputs:
+        raise DigitrecError(f"{path}: the model gives shape {out_shape}; expected (batch, {outputs}): one score per class")
+
+
 def resolve_onnx_model(model=None) -> Path:
-    """An ONNX file for `model`: the shipped one, an .onnx path, or a run folder/.keras exported now."""
+    """An ONNX file for `model`: the shipped one, an .onnx path, a run folder's model.onnx, or a
+    Keras model (run folder, .keras, model.json) converted into digitrec's cache, keyed by the
+    sha256 of its files. Reading never writes next to the model (its folder may be read-only)."""
     if model is None:
         path = pretrained_model_path()
         if not path.is_file():
@@ -106,10 +130,24 @@ def resolve_onnx_model(model=None) -> Path:
     if path.is_dir() and (path / "model.onnx").is_file():
         return path / "model.onnx"
     if path.is_dir() or path.suffix in (".keras", ".json"):
-        # only here does prediction need Keras: to convert a model that was never exported
-        from .export import export_onnx
+        from . import files
+        from .saving import LEGACY_WEIGHTS, resolve_model_path
 
-        return export_onnx(path)
+        source = resolve_model_path(path)
+        if source.suffix == ".onnx":
+            return source
+        digest = hashlib.sha256(source.read_bytes())
+        weights = source.with_name(LEGACY_WEIGHTS)
+        if source.suffix == ".json" and weights.is_file():
+            digest.update(weights.read_bytes())
+        cached = files_cache_onnx() / f"{digest.hexdigest()}.onnx"
+        if not cached.is_file():
+            # only here does prediction need Keras: to convert a model that was never exported
+            from .export import keras_to_onnx
+            from .saving import load_model
+
+            files.write_bytes(cached, keras_to_onnx(load_model(source)).SerializeToString())
+        return cached
     if not path.exists():
         raise DigitrecError(f"{path}: no such model file or folder")
     raise DigitrecError(f"{path}: unknown model format (expected .onnx, .keras, model.json or a run folder)")
@@ -198,13 +236,15 @@ class Predictor:
             raise DigitrecError(f"--threshold must be between 0 and 1, got {threshold}")
         self.model_path = resolve_onnx_model(model)
         self.model = OnnxModel(self.model_path, threads=threads)
+        # where the model's card lives: beside the model given, even when it was converted into the cache
+        self.card_path = self.model_path if model is None or self.model_path.parent != files_cache_onnx() else Path(model)
         self.threshold = threshold
         self.detector, self.detector_threshold = None, 0.0
         if detect:  # the shipped detector works with any digit model: it sees the same 28x28
             path = detector_path()
             if not path.is_file():
                 raise DigitrecError(f"{path}: the shipped digit detector is missing from this installation")
-            self.detector = OnnxModel(path, threads=threads)
+            self.detector = OnnxModel(path, threads=threads, outputs=2)
             self.detector_threshold = float(json.loads(path.with_name("detector_card.json").read_text())["threshold"])
 
     def answer(self, probabilities: np.ndarray, pixels: np.ndarray, box=None, digit_score=1.0, reason=None) -> DigitAnswer:

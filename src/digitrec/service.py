@@ -119,7 +119,7 @@ def create_app(config: ServeConfig = ServeConfig()):
 
     Image.MAX_IMAGE_PIXELS = config.max_image_pixels
     predictor = Predictor(config.model, threshold=config.threshold, threads=1)
-    card = model_card(predictor.model_path)
+    card = model_card(predictor.card_path)
     app = FastAPI(title="digitrec", version=card.get("name", "model"), docs_url=None, redoc_url=None,
                   description="Handwritten-digit recognition: draw or upload a digit, get the answer.")
     app.state.in_flight = 0
