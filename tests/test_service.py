@@ -270,3 +270,25 @@ def test_serve_refuses_a_model_of_the_wrong_shape(tmp_path):
     result = subprocess.run([*serve_command("--port", str(free_port())), "--model", str(model)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [f"digitrec: error: {model}: the model takes tensor(float) of shape ['batch', 1, 28, 28]; digitrec models take float (batch, 28, 28, 1)"]
+
+
+def test_every_error_is_json_error_and_head_and_options_are_answered(client):
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
+    wrong_method = client.get("/api/predict")
+    assert wrong_method.status_code == 405 and "error" in wrong_method.json()
+    assert client.head("/api/health").status_code == 200
+    assert client.options("/api/predict").status_code == 204
+    broken = client.post("/api/predict", content=b"--x\r\nnonsense", headers={"content-type": "multipart/form-data; boundary=x"})
+    assert broken.status_code == 422 and "error" in broken.json()
+
+
+def test_json_flags_are_strict_and_hostile_json_is_422(client):
+    seven = base64.b64encode(SEVEN).decode()
+    assert client.post("/api/predict", json={"image": seven, "multi": "false"}).json()["per_digit"].__len__() == 1
+    wrong = client.post("/api/predict", json={"image": seven, "multi": "maybe"})
+    assert wrong.status_code == 422 and wrong.json() == {"error": '"multi" must be true or false'}
+    deep = client.post("/api/predict", content=b"[" * 100_000 + b"]" * 100_000, headers={"content-type": "application/json"})
+    assert deep.status_code in (413, 422) and "error" in deep.json()
+    huge = client.post("/api/predict", content=b'{"pixels": [' + b"9" * 5000 + b"]}", headers={"content-type": "application/json"})
+    assert huge.status_code == 422 and huge.json() == {"error": "body holds a number too long to read"}

@@ -927,7 +927,7 @@ def prepare_pixels(pixels) -> np.ndarray:
     """784 grey values (0-255, white ink on black, as from a 28x28 canvas) checked and reshaped."""
     try:
         array = np.asarray(pixels, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DigitrecError("pixels: values must be numbers from 0 to 255") from None
     if array.size != 784:
         raise DigitrecError(f"pixels: expected 784 values (28x28), got {array.size}")

@@ -88,6 +88,15 @@ def truthy(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def json_flag(value) -> bool:
+    """A JSON yes/no: true or false (or the words a form would send); anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+        return truthy(value)
+    raise ValueError(422, '"multi" must be true or false')
+
+
 PREDICT_BODY = {
     "requestBody": {
         "required": True,
@@ -114,6 +123,8 @@ def create_app(config: ServeConfig = ServeConfig()):
     from PIL import Image
     from starlette.concurrency import run_in_threadpool
     from starlette.datastructures import UploadFile
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
 
     from .imaging import ImageTooLarge, prepare_pixels
 
@@ -128,12 +139,30 @@ def create_app(config: ServeConfig = ServeConfig()):
     def error(status, message):
         return JSONResponse({"error": message}, status_code=status)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request, problem):  # 404, 405, ...: the same {"error": ...} as every other error
+        return JSONResponse({"error": str(problem.detail)}, status_code=problem.status_code, headers=getattr(problem, "headers", None))
+
+    @app.middleware("http")
+    async def head_and_options(request, call_next):
+        """OPTIONS for any path says what it may be asked; HEAD is a GET whose body is not sent."""
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": "GET, HEAD, POST, OPTIONS"})
+        if request.method == "HEAD":
+            request.scope["method"] = "GET"
+            response = await call_next(request)
+            return Response(status_code=response.status_code, headers={k: v for k, v in response.headers.items() if k != "content-length"})
+        return await call_next(request)
+
     async def read_request(request: Request):
         """(kind, payload, multi) from any of the accepted body shapes; raises ValueError(status, msg)."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         multi = truthy(request.query_params.get("multi", ""))
         if content_type == "multipart/form-data":
-            form = await request.form(max_files=1, max_fields=4)
+            try:
+                form = await request.form(max_files=1, max_fields=4)
+            except (HTTPException, MultiPartException) as problem:
+                raise ValueError(422, f"multipart body: {getattr(problem, 'detail', None) or getattr(problem, 'message', problem)}") from None
             upload = form.get("file") or form.get("image")
             if not isinstance(upload, UploadFile):
                 raise ValueError(422, "multipart upload needs a file field named 'file'")
@@ -143,9 +172,13 @@ def create_app(config: ServeConfig = ServeConfig()):
                 payload = json.loads(await request.body())
             except (json.JSONDecodeError, UnicodeDecodeError):
                 raise ValueError(422, "body is not valid JSON") from None
+            except RecursionError:
+                raise ValueError(422, "body is JSON nested too deeply") from None
+            except ValueError:  # an integer of thousands of digits
+                raise ValueError(422, "body holds a number too long to read") from None
             if not isinstance(payload, dict):
                 raise ValueError(422, 'JSON body must be an object with "image" or "pixels"')
-            multi = multi or bool(payload.get("multi"))
+            multi = multi or json_flag(payload.get("multi", False))
             if isinstance(payload.get("image"), str):
                 text = payload["image"]
                 if text.startswith("data:"):
