@@ -1,5 +1,6 @@
 import gzip
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -222,3 +223,23 @@ def test_csv_fraction_and_missing_file(kaggle_files, tmp_path):
         data.read_kaggle_csv(test_csv)
     with pytest.raises(DigitrecError, match=r"nothere.csv: no such file"):
         data.read_kaggle_csv(tmp_path / "nothere.csv")
+
+
+def test_idx_dimensions_that_multiply_past_64_bits_are_one_line():
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2**32 - 1, 2**32 - 1, 2**32 - 1)
+    with pytest.raises(DigitrecError, match=r"^huge: IDX size mismatch: dimensions 4294967295x4294967295x4294967295 need \d+ data bytes, file has 0$"):
+        data.parse_idx(header, "huge")
+
+
+def test_csv_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeff".encode() + b",".join(f"pixel{i}".encode() for i in range(784)) + b"\n" + b",".join([b"0"] * 784) + b"\n")
+    images, labels = data.read_kaggle_csv(path)
+    assert images.shape == (1, 28, 28) and labels is None
+
+
+def test_csv_that_is_one_huge_line_is_one_line_error(tmp_path):
+    path = tmp_path / "oneline.csv"
+    path.write_text("1," * 5_000_000)  # 10 MB, no newline, no header
+    with pytest.raises(DigitrecError, match=r"oneline.csv: line 1: longer than 65,536 characters, not a header"):
+        data.read_kaggle_csv(path)

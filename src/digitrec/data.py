@@ -12,6 +12,7 @@ Only NumPy is imported here, so the light inference path can use the readers too
 import csv
 import gzip
 import hashlib
+import math
 import os
 import zlib
 from pathlib import Path
@@ -85,7 +86,7 @@ def parse_idx(content: bytes, name="<bytes>") -> np.ndarray:
         raise DigitrecError(f"{name}: truncated IDX header ({len(content)} bytes, needs {header_size})")
     shape = tuple(int(d) for d in np.frombuffer(content, dtype=">u4", count=num_dims, offset=4))
     dtype = IDX_DTYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python's integers: no overflow, however large the dims
     actual = len(content) - header_size
     if actual != expected:
         raise DigitrecError(
@@ -236,6 +237,9 @@ def train_validation_split(images, labels, validation_fraction, random_state):
 # ---------------------------------------------------------------------------------------------
 
 
+MAX_HEADER_CHARACTERS = 65_536  # Kaggle's header is about 7,000 characters long
+
+
 def read_kaggle_csv(path):
     """Read Kaggle's `train.csv` (label,pixel0..pixel783) or `test.csv` (pixel0..pixel783).
 
@@ -243,16 +247,21 @@ def read_kaggle_csv(path):
     """
     path = Path(path)
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        handle = open(path, newline="", encoding="utf-8-sig")  # a byte-order mark (Excel) is skipped
     except FileNotFoundError:
         raise DigitrecError(f"{path}: no such file") from None
     except OSError as error:
         raise DigitrecError(f"{path}: cannot read ({error.strerror})") from None
     with handle:
         try:
-            header = next(csv.reader([handle.readline()]), [])
+            line = handle.readline(MAX_HEADER_CHARACTERS + 1)
+            if len(line) > MAX_HEADER_CHARACTERS:
+                raise DigitrecError(f"{path}: line 1: longer than {MAX_HEADER_CHARACTERS:,} characters, not a header (expected label,pixel0..pixel783 or pixel0..pixel783)")
+            header = next(csv.reader([line]), [])
         except UnicodeDecodeError:
             raise DigitrecError(f"{path}: not a text CSV file") from None
+        except csv.Error as error:
+            raise DigitrecError(f"{path}: line 1: {error}") from None
         header = [column.strip() for column in header]
         pixel_columns = [f"pixel{i}" for i in range(NUM_PIXELS)]
         if header == ["label", *pixel_columns]:
