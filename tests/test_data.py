@@ -243,3 +243,18 @@ def test_csv_that_is_one_huge_line_is_one_line_error(tmp_path):
     path.write_text("1," * 5_000_000)  # 10 MB, no newline, no header
     with pytest.raises(DigitrecError, match=r"oneline.csv: line 1: longer than 65,536 characters, not a header"):
         data.read_kaggle_csv(path)
+
+
+def test_a_gzip_bomb_stops_at_the_size_its_header_declares(tmp_path):
+    import time
+    import zlib
+
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 10, 28, 28)  # declares 7,840 bytes of images
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = compressor.compress(header) + compressor.compress(bytes(200 * 2**20)) + compressor.flush()  # 200 MiB of zeros
+    path = tmp_path / "bomb-images-idx3-ubyte.gz"
+    path.write_bytes(bomb)
+    started = time.perf_counter()
+    with pytest.raises(DigitrecError, match=r"bomb-images-idx3-ubyte.gz: unpacks to more than the 7,856 bytes its IDX header declares; refused$"):
+        data.read_idx(path)
+    assert time.perf_counter() - started < 2  # it never unpacked the 200 MiB

@@ -10,7 +10,6 @@ Only NumPy is imported here, so the light inference path can use the readers too
 """
 
 import csv
-import gzip
 import hashlib
 import math
 import os
@@ -63,11 +62,45 @@ def read_file_bytes(path) -> bytes:
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise DigitrecError(f"{path}: truncated gzip file (the compressed stream ends early)") from None
-    except (gzip.BadGzipFile, zlib.error, OSError) as error:
+        return gunzip_bounded(raw, path)
+    except zlib.error as error:
         raise DigitrecError(f"{path}: corrupt gzip file ({error})") from None
+
+
+MAX_UNPACKED_BYTES = 256 * 2**20  # no IDX file digitrec reads is larger (MNIST's biggest: 45 MiB)
+
+
+def gunzip_bounded(raw: bytes, path) -> bytes:
+    """Decompress gzip `raw` in chunks, never past the size an IDX header at its start declares
+    (or MAX_UNPACKED_BYTES): a small file that unpacks to gigabytes stops at once, with one line."""
+    stream = zlib.decompressobj(wbits=31)
+    chunks = [stream.decompress(raw, 1024)]
+    declared = idx_declared_size(chunks[0])
+    limit = min(declared, MAX_UNPACKED_BYTES) if declared is not None else MAX_UNPACKED_BYTES
+    total = len(chunks[0])
+    while not stream.eof and total <= limit:
+        chunk = stream.decompress(stream.unconsumed_tail, min(2**20, limit + 1 - total))
+        if not chunk and not stream.unconsumed_tail:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        what = "its IDX header declares" if declared is not None and declared <= MAX_UNPACKED_BYTES else "digitrec reads"
+        raise DigitrecError(f"{path}: unpacks to more than the {limit:,} bytes {what}; refused")
+    if not stream.eof:
+        raise DigitrecError(f"{path}: truncated gzip file (the compressed stream ends early)")
+    return b"".join(chunks)
+
+
+def idx_declared_size(head: bytes):
+    """The total size in bytes that an IDX header at the start of `head` declares, or None."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in IDX_DTYPES or head[3] == 0:
+        return None
+    header_size = 4 + 4 * head[3]
+    if len(head) < header_size:
+        return None
+    shape = np.frombuffer(head, dtype=">u4", count=head[3], offset=4)
+    return header_size + math.prod(int(dim) for dim in shape) * IDX_DTYPES[head[2]].itemsize
 
 
 def parse_idx(content: bytes, name="<bytes>") -> np.ndarray:
