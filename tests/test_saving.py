@@ -85,3 +85,22 @@ def test_bad_model_files(tmp_path):
     (lone / "model.json").write_text('{"class_name": "Sequential", "config": {"layers": []}}')
     with pytest.raises(DigitrecError, match=r"model.weights.h5: no such weights file beside model.json"):
         saving.load_model(lone)
+
+
+def test_a_lambda_tagged_with_an_allowed_keras_module_is_refused(trained_run, tmp_path):
+    def lambda_initializer(architecture):
+        architecture["config"]["layers"][1]["config"]["kernel_initializer"] = {
+            "module": "keras.initializers", "class_name": "__lambda__", "registered_name": None,
+            "config": {"code": "4wAAAAAAAAAAAAAAAAAAAAAAAAA=", "defaults": None, "closure": None}}
+
+    path = legacy_pair_with(tmp_path, trained_run, lambda_initializer)
+    with pytest.raises(DigitrecError, match=r"model.json: refusing object '__lambda__' \(not on the allow-list\)$"):
+        saving.load_model(path)
+
+
+def test_an_architecture_nested_100000_deep_is_one_line(tmp_path):
+    deep = tmp_path / "model.json"
+    deep.write_text('{"class_name": "Sequential", "config": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}")
+    (tmp_path / "model.weights.h5").write_bytes(b"")
+    with pytest.raises(DigitrecError, match=r"model.json: (JSON nested too deeply to read|refusing an architecture nested deeper than 64 levels)$"):
+        saving.load_model(deep)

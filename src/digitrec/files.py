@@ -95,3 +95,5 @@ def read_json(path):
         raise DigitrecError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
     except json.JSONDecodeError as error:
         raise DigitrecError(f"{path}: not valid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise DigitrecError(f"{path}: JSON nested too deeply to read") from None

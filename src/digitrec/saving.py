@@ -33,30 +33,47 @@ ALLOWED_OBJECT_MODULES = frozenset(
 ALLOWED_KERAS_OBJECTS = frozenset({"DTypePolicy", "FloatDTypePolicy", *ALLOWED_MODELS})
 
 
+MAX_ARCHITECTURE_DEPTH = 64  # a Keras model config nests about a dozen levels deep
+REFUSED_CLASSES = frozenset({"__lambda__", "Lambda", "function", "TFOpLambda"})  # code, whatever the module
+
+
 def check_architecture(node, name, is_layer=True):
-    """Raise DigitrecError if the serialized Keras config `node` names anything not allowed."""
-    if isinstance(node, list):
-        for item in node:
-            check_architecture(item, name, is_layer)
-        return
-    if not isinstance(node, dict):
-        return
-    if "class_name" in node:
-        class_name, module = node.get("class_name"), node.get("module") or "keras"
-        registered = node.get("registered_name")
-        if registered not in (None, class_name):
-            raise DigitrecError(f"{name}: refusing custom object {registered!r}")
-        if module == "keras.layers" or (is_layer and class_name not in ALLOWED_KERAS_OBJECTS):
-            if class_name not in ALLOWED_LAYERS:
-                raise DigitrecError(f"{name}: refusing layer class {class_name!r} (not on the allow-list)")
-        elif module == "keras":
-            if class_name not in ALLOWED_KERAS_OBJECTS:
-                raise DigitrecError(f"{name}: refusing object {class_name!r} (not on the allow-list)")
-        elif module not in ALLOWED_OBJECT_MODULES:
-            raise DigitrecError(f"{name}: refusing object {class_name!r} from module {module!r}")
-    for key, value in node.items():
+    """Raise DigitrecError if the serialized Keras config `node` names anything not allowed, or
+    nests deeper than MAX_ARCHITECTURE_DEPTH. Walked with an explicit stack: a hostile file
+    nested 100,000 deep is one line, not a RecursionError."""
+    stack = [(node, is_layer, 0)]
+    while stack:
+        node, is_layer, depth = stack.pop()
+        if depth > MAX_ARCHITECTURE_DEPTH:
+            raise DigitrecError(f"{name}: refusing an architecture nested deeper than {MAX_ARCHITECTURE_DEPTH} levels")
+        if isinstance(node, list):
+            stack.extend((item, is_layer, depth + 1) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if "class_name" in node:
+            check_object(node, name, is_layer)
         # "layers" holds layers; every other nested config holds plain objects
-        check_architecture(value, name, is_layer=(key == "layers"))
+        stack.extend((value, key == "layers", depth + 1) for key, value in node.items())
+
+
+def check_object(node, name, is_layer):
+    """Raise DigitrecError if one serialized object (`class_name`, `module`, ...) is not allowed."""
+    class_name, module = node.get("class_name"), node.get("module") or "keras"
+    registered = node.get("registered_name")
+    if class_name in REFUSED_CLASSES or registered in REFUSED_CLASSES:
+        kind = "layer class" if is_layer or module == "keras.layers" else "object"
+        raise DigitrecError(f"{name}: refusing {kind} {class_name!r} (not on the allow-list)")
+    if registered not in (None, class_name):
+        raise DigitrecError(f"{name}: refusing custom object {registered!r}")
+    if module == "keras.layers" or (is_layer and class_name not in ALLOWED_KERAS_OBJECTS):
+        if class_name not in ALLOWED_LAYERS:
+            raise DigitrecError(f"{name}: refusing layer class {class_name!r} (not on the allow-list)")
+    elif module == "keras":
+        if class_name not in ALLOWED_KERAS_OBJECTS:
+            raise DigitrecError(f"{name}: refusing object {class_name!r} (not on the allow-list)")
+    elif module not in ALLOWED_OBJECT_MODULES:
+        raise DigitrecError(f"{name}: refusing object {class_name!r} from module {module!r}")
 
 
 def model_folder(path) -> Path:
