@@ -231,3 +231,31 @@ def test_predicting_with_a_run_folder_writes_nothing_into_it(run_copy, tmp_path,
     assert len(list((tmp_path / "cache" / "onnx").glob("*.onnx"))) == 1  # converted once, into the cache
     assert main(["predict", str(picture), "--model", str(run_copy)]) == 0  # the second time from the cache
     capsys.readouterr()
+
+
+def test_evaluating_an_onnx_model_reads_only_and_needs_no_tensorflow(mnist_dir):
+    from digitrec.inference import pretrained_dir
+
+    before = sorted(path.name for path in pretrained_dir().iterdir())
+    script = (
+        "import sys, json\n"
+        "from digitrec.cli import main\n"
+        f"code = main(['evaluate', {str(pretrained_dir() / 'model.onnx')!r}, '--no-pictures', '--data-dir', {str(mnist_dir)!r}, '--json'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"code": 0, "heavy": []}
+    assert '"test_accuracy": 0.99' in result.stdout
+    assert sorted(path.name for path in pretrained_dir().iterdir()) == before  # no metrics.json in the package
+
+
+@pytest.mark.parametrize("module, command, extra", [("keras", ["models"], "train"), ("fastapi", ["serve", "--port", "1"], "serve")])
+def test_a_missing_extra_is_one_line_naming_the_install(module, command, extra, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed: importing it fails
+    for name in [name for name in sys.modules if name.startswith(module + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    assert main(command) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"digitrec: error: this command needs {module}, which is not installed: pip install 'digitrec[{extra}]'"]

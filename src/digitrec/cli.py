@@ -142,7 +142,8 @@ def command_report(args):
 
 
 def command_evaluate(args):
-    quiet_tensorflow()
+    if not str(args.path).endswith(".onnx"):  # an ONNX model is evaluated without TensorFlow
+        quiet_tensorflow()
     from .evaluation import evaluate_path
 
     metrics = evaluate_path(args.path, data_dir=args.data_dir, pictures=args.pictures)
@@ -162,7 +163,9 @@ def command_evaluate(args):
     from .saving import model_folder
 
     folder = model_folder(args.path)
-    print(f"\nwrote {folder / 'metrics.json'}, confusion.png, mistakes.png, predictions.png")
+    if (folder / "config.json").is_file():
+        pictures = ", confusion.png, mistakes.png, predictions.png" if args.pictures else ""
+        print(f"\nwrote {folder / 'metrics.json'}{pictures}")
     return 0
 
 
@@ -389,6 +392,13 @@ def build_parser():
     return parser
 
 
+# the optional extras (pyproject.toml) and the modules that tell one is missing
+EXTRA_FOR_MODULE = {
+    "keras": "train", "tensorflow": "train", "h5py": "train", "onnx": "train", "matplotlib": "train",
+    "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "multipart": "serve", "python_multipart": "serve",
+}
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -399,6 +409,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("digitrec: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as error:
+        extra = EXTRA_FOR_MODULE.get((error.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"digitrec: error: this command needs {error.name}, which is not installed: pip install 'digitrec[{extra}]'", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # the reader went away (`digitrec predict ... | head`): stop quietly, as Unix tools do;
         # stdout goes to /dev/null so that flushing it at exit raises nothing more

@@ -55,13 +55,17 @@ def evaluate(model, images: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def evaluate_path(path, data_dir=None, pictures=True) -> dict:
-    """Load the model at `path` (run folder, .keras, model.json, .onnx), evaluate it on the MNIST
-    test set and write the metrics to `metrics.json` beside it (keeping training figures there);
-    with `pictures`, also confusion.png, mistakes.png and predictions.png."""
+    """Load the model at `path` (run folder, .keras, model.json, .onnx) and evaluate it on the MNIST
+    test set. When the model is a run's (a config.json beside it), the metrics are merged into the
+    run's `metrics.json` (keeping training figures there) and, with `pictures`, confusion.png,
+    mistakes.png and predictions.png are drawn there too. A model anywhere else (an .onnx file,
+    the one inside the installed package) is only read: nothing is written beside it."""
     from .saving import model_folder
 
     metrics, probabilities, (images, labels) = evaluate_on_mnist(path, data_dir)
     folder = model_folder(path)
+    if not (folder / "config.json").is_file():
+        return metrics
     metrics_path = folder / "metrics.json"
     previous = files.read_json(metrics_path) if metrics_path.is_file() else {}
     files.write_json(metrics_path, {**previous, **metrics})
