@@ -258,3 +258,17 @@ def test_a_gzip_bomb_stops_at_the_size_its_header_declares(tmp_path):
     with pytest.raises(DigitrecError, match=r"bomb-images-idx3-ubyte.gz: unpacks to more than the 7,856 bytes its IDX header declares; refused$"):
         data.read_idx(path)
     assert time.perf_counter() - started < 2  # it never unpacked the 200 MiB
+
+
+def test_a_cached_file_changed_since_its_download_is_refused(mnist_dir, isolated_env):
+    import shutil
+
+    cache = data.default_cache_dir()
+    cache.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        shutil.copy(mnist_dir / name, cache / name)
+    labels = data.read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz").copy()
+    labels[0] = (labels[0] + 1) % 10  # still a valid IDX file, no longer MNIST's
+    write_idx(cache / "t10k-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(DigitrecError, match=r"t10k-labels-idx1-ubyte.gz: changed since it was downloaded and verified \(sha256 [0-9a-f]{12}\.\.\., expected ff7bcfd416de\.\.\.\); delete it and run `digitrec data download`$"):
+        data.load_mnist()

@@ -202,15 +202,23 @@ def resolve_mnist_dir(path=None, download=True) -> Path:
 
 def read_mnist_folder(folder):
     """(`((x_train, y_train), (x_test, y_test))`, sha256 of each file's decompressed content),
-    reading each of the four files once."""
+    reading each of the four files once. Files in digitrec's own cache were verified when they
+    were downloaded, so they are checked again against the known sha256 (computed anyway): a
+    cached file changed since then is refused rather than trained on."""
     folder = Path(folder)
+    in_cache = folder.resolve() == default_cache_dir().resolve()
     arrays, checksums = {}, {}
-    for stem in MNIST_FILES:
+    for stem, expected in MNIST_FILES.items():
         path = find_mnist_file(folder, stem)
         if path is None:
             raise DigitrecError(f"{folder}: no {stem}[.gz] here")
         content = read_file_bytes(path)
         checksums[stem] = hashlib.sha256(content).hexdigest()
+        if in_cache and checksums[stem] != expected:
+            raise DigitrecError(
+                f"{path}: changed since it was downloaded and verified (sha256 {checksums[stem][:12]}..., expected "
+                f"{expected[:12]}...); delete it and run `digitrec data download`"
+            )
         array = parse_idx(content, name=str(path))
         arrays[stem] = (check_images if "images" in stem else check_labels)(array, path), path
     splits = []
