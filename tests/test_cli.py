@@ -259,3 +259,16 @@ def test_a_missing_extra_is_one_line_naming_the_install(module, command, extra, 
     assert main(command) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"digitrec: error: this command needs {module}, which is not installed: pip install 'digitrec[{extra}]'"]
+
+
+def test_odd_file_names_print_as_one_safe_line_each(tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    names = [b"new\nline.png", b"latin-\xe9.png"]  # a newline; a byte that is not UTF-8
+    for name in names:
+        draw_digit_file(os.path.join(os.fsencode(folder), name).decode("utf-8", "surrogateescape"), [(100, 30), (100, 170)])
+    result = subprocess.run([sys.executable, "-m", "digitrec", "predict", str(folder)], capture_output=True, timeout=120)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    lines = result.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 2
+    assert any("new\\nline.png  1  " in line for line in lines) and any("latin-\\xe9.png  1  " in line for line in lines)

@@ -234,10 +234,18 @@ def prediction_rows(predictor, path, multi):
     return [predictor.predict_image(path, multi=multi, name=str(path))], None
 
 
+def printable(text) -> str:
+    """A file name as one printable line: bytes that are not UTF-8 as \\xNN, control characters
+    (a newline in a name) as escapes, so a table row stays one row."""
+    text = os.fsencode(str(text)).decode("utf-8", "backslashreplace")
+    return "".join(character if character.isprintable() else character.encode("unicode_escape").decode("ascii") for character in text)
+
+
 def describe_prediction(prediction) -> str:
+    source = printable(prediction.source)
     if not prediction.found:
-        return f"{prediction.source}  -  {prediction.reason}"
-    text = f"{prediction.source}  {prediction.text}  {percent(prediction.confidence)}"
+        return f"{source}  -  {prediction.reason}"
+    text = f"{source}  {prediction.text}  {percent(prediction.confidence)}"
     reasons = [d.reason for d in prediction.digits if d.reason]
     if reasons:
         candidates = ", ".join(f"{digit} {100 * p:.0f} %" for digit, p in prediction.digits[0].candidates)
@@ -260,7 +268,7 @@ def command_predict(args):
             failures += 1
             results.append({"path": str(path), "error": str(error)})
             if not args.json:
-                print(f"{path}  error: {error}")
+                print(printable(f"{path}  error: {error}"))
             continue
         if args.submission and path.suffix.lower() == ".csv":
             submission_rows = [p.digits[0].digit for p in predictions]
