@@ -5,10 +5,12 @@ into place only once complete (`os.replace` is atomic on one filesystem).
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -53,11 +55,91 @@ def write_json(destination, value):
     write_text(destination, json.dumps(value, indent=2, sort_keys=False) + "\n")
 
 
+MIN_FREE_BYTES = 64 * 2**20  # a run folder is a few MiB; this leaves room for the largest model
+
+
+@dataclasses.dataclass
+class RunClaim:
+    """`destination` taken for this process: its lock file, and whether it existed at the start."""
+
+    destination: Path
+    lock: Path
+    existed: bool
+
+    def release(self):
+        with contextlib.suppress(FileNotFoundError):
+            self.lock.unlink()
+
+
+def claim_run_folder(destination, overwrite=False) -> RunClaim:
+    """Before a long job writes `destination`: refuse at once, in one line, what would fail only at
+    the end (a file in the way, an existing run without `overwrite`, a folder that cannot be written,
+    too little free space, another digitrec writing the same folder), then take it with a lock file
+    beside it and clear staging folders that a killed run left for it."""
+    from .errors import DigitrecError
+
+    destination = Path(destination)
+    if destination.exists() and not destination.is_dir():
+        raise DigitrecError(f"{destination}: is a file, not a folder; choose another --out")
+    if destination.exists() and any(destination.iterdir()) and not overwrite:
+        raise DigitrecError(f"{destination}: already exists; choose another --out or pass --overwrite")
+    parent = destination.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".probe", dir=parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise DigitrecError(f"{parent}: cannot write a run here ({error.strerror or error})") from None
+    free = shutil.disk_usage(parent).free
+    if free < MIN_FREE_BYTES:
+        raise DigitrecError(f"{parent}: only {free / 2**20:.0f} MiB free; a run needs at least {MIN_FREE_BYTES // 2**20} MiB")
+    lock = parent / f".{destination.name}.lock"
+    for _ in range(2):
+        try:
+            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = lock_holder(lock)
+            if holder is not None:
+                raise DigitrecError(f"{destination}: another digitrec is writing it (pid {holder}); wait for it or choose another --out") from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()  # left by a run that was killed: take it over
+            continue
+        with os.fdopen(handle, "w") as written:
+            written.write(str(os.getpid()))
+        break
+    else:
+        raise DigitrecError(f"{destination}: could not take its lock file {lock}")
+    for leftover in [*parent.glob(f".{destination.name}.*.partial"), *parent.glob(f".{destination.name}.*.old")]:
+        shutil.rmtree(leftover, ignore_errors=True)  # ours to clear: we hold the lock for this name
+    return RunClaim(destination, lock, destination.exists())
+
+
+def lock_holder(lock: Path):
+    """The pid in a lock file if that process is still alive, else None (a stale lock)."""
+    try:
+        pid = int(lock.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0 or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid  # alive, someone else's
+    return pid
+
+
 @contextlib.contextmanager
-def atomic_directory(destination, overwrite=False):
+def atomic_directory(destination, overwrite=False, claim=None):
     """Yield a staging folder that becomes `destination` only if the block succeeds.
 
-    An existing `destination` is replaced only when `overwrite` is true, and only at the very end.
+    An existing `destination` is replaced only when `overwrite` is true, and only at the very end;
+    never one that appeared after `claim` was taken (the run is then kept beside it, and the
+    error says where). A write that fails (a full or read-only disk) is one line, and nothing
+    that was there is replaced.
     """
     from .errors import DigitrecError
 
@@ -68,7 +150,15 @@ def atomic_directory(destination, overwrite=False):
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
     try:
-        yield staging
+        try:
+            yield staging
+        except OSError as error:
+            raise DigitrecError(f"{destination}: cannot write the run ({error.strerror or error}); nothing was replaced") from None
+        appeared = claim is not None and not claim.existed and destination.exists()
+        if appeared or (destination.exists() and not overwrite and any(destination.iterdir())):
+            kept = destination.with_name(f"{destination.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+            os.replace(staging, kept)
+            raise DigitrecError(f"{destination}: appeared while this run was being made; the run is kept as {kept}")
         if destination.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=destination.parent))
             os.replace(destination, retired / "run")

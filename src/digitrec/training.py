@@ -139,8 +139,22 @@ def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrit
     """Train `config.model` with `config`; save the run to `out_dir` when given.
 
     `mnist` is `((x_train, y_train), (x_test, y_test))` as `load_mnist()` returns it (uint8); when
-    None it is loaded from `data_dir` (or the usual places, see `data.load_mnist`).
+    None it is loaded from `data_dir` (or the usual places, see `data.load_mnist`). `out_dir` is
+    checked and taken (`files.claim_run_folder`) before anything is trained, so a run that could
+    not be saved, or a second writer of the same folder, is refused at once.
     """
+    claim = files.claim_run_folder(out_dir, overwrite) if out_dir is not None else None
+    try:
+        model, history, metrics, data_record = fit_and_measure(config, mnist, data_dir, verbose)
+        run_dir = save_run(out_dir, model, config, history, metrics, data_record, overwrite, claim) if claim else None
+    finally:
+        if claim:
+            claim.release()
+    return TrainResult(model=model, history=history, metrics=metrics, run_dir=run_dir)
+
+
+def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose):
+    """(model, history, metrics, data record): the model trained with `config`, and measured on the test set."""
     data_record = {}
     if mnist is None:
         folder = data.resolve_mnist_dir(data_dir)
@@ -201,10 +215,7 @@ def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrit
         "train_images_per_second": images_seen / train_seconds,
         "epochs": config.epochs,
     }
-    run_dir = None
-    if out_dir is not None:
-        run_dir = save_run(out_dir, model, config, history, metrics, data_record, overwrite)
-    return TrainResult(model=model, history=history, metrics=metrics, run_dir=run_dir)
+    return model, history, metrics, data_record
 
 
 def run_record(model, config: TrainConfig, data_record: dict) -> dict:
@@ -218,10 +229,10 @@ def run_record(model, config: TrainConfig, data_record: dict) -> dict:
     }
 
 
-def save_run(out_dir, model, config, history, metrics, data_record, overwrite=False) -> Path:
+def save_run(out_dir, model, config, history, metrics, data_record, overwrite=False, claim=None) -> Path:
     """Write model.keras, config.json, history.json, metrics.json and curves.png; all or nothing."""
     out_dir = Path(out_dir)
-    with files.atomic_directory(out_dir, overwrite=overwrite) as staging:
+    with files.atomic_directory(out_dir, overwrite=overwrite, claim=claim) as staging:
         model.save(staging / "model.keras")
         files.write_json(staging / "config.json", run_record(model, config, data_record))
         files.write_json(staging / "history.json", history)
