@@ -272,3 +272,10 @@ def test_a_cached_file_changed_since_its_download_is_refused(mnist_dir, isolated
     write_idx(cache / "t10k-labels-idx1-ubyte.gz", labels)
     with pytest.raises(DigitrecError, match=r"t10k-labels-idx1-ubyte.gz: changed since it was downloaded and verified \(sha256 [0-9a-f]{12}\.\.\., expected ff7bcfd416de\.\.\.\); delete it and run `digitrec data download`$"):
         data.load_mnist()
+
+
+def test_an_empty_idx_with_huge_other_dimensions_is_one_line():
+    # found by the fuzzer: 0 x 3037070929 x 3037970455 needs 0 data bytes, then cannot be shaped
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 0, 3037070929, 3037970455)
+    with pytest.raises(DigitrecError, match=r"^fuzz: IDX dimensions 0x3037070929x3037970455 are too large$"):
+        data.parse_idx(header, "fuzz")

@@ -126,7 +126,10 @@ def parse_idx(content: bytes, name="<bytes>") -> np.ndarray:
             f"{name}: IDX size mismatch: dimensions {'x'.join(map(str, shape))} need {expected} "
             f"data bytes, file has {actual}"
         )
-    array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(shape)
+    try:
+        array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(shape)
+    except ValueError:  # an empty array whose other dimensions are too large to describe
+        raise DigitrecError(f"{name}: IDX dimensions {'x'.join(map(str, shape))} are too large") from None
     return array.astype(dtype.newbyteorder("="), copy=True)
 
 

@@ -57,8 +57,10 @@ LONG_LINE = 0.85  # a straight run this share of the picture's width (or height)
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
 MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 RGBA photo is 46 MiB
+MAX_PIXELS = 100_000_000  # more claimed than this is a decompression bomb (big JPEGs decode scaled down)
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, whatever another library set
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check at the same limit, for the CLI and the service
 
 
 class ImageTooLarge(DigitrecError):
@@ -102,6 +104,8 @@ def open_image(source, name=None) -> Image.Image:
                 image.seek(0)
             if image.width == 0 or image.height == 0:
                 raise DigitrecError(f"{name}: zero-size image ({image.width}x{image.height})")
+            if image.width * image.height > MAX_PIXELS:  # whatever Image.MAX_IMAGE_PIXELS was set to since
+                raise Image.DecompressionBombError("too many pixels")
             decoded = image.width * image.height * len(image.getbands())
             original_size = image.size
             if decoded > MAX_DECODED_BYTES and image.format == "JPEG":
@@ -125,7 +129,7 @@ def open_image(source, name=None) -> Image.Image:
     except UnidentifiedImageError:
         raise DigitrecError(f"{name}: {unreadable_reason(source)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLarge(f"{name}: refused: more than {Image.MAX_IMAGE_PIXELS:,} pixels (decompression bomb limit)") from None
+        raise ImageTooLarge(f"{name}: refused: more than {MAX_PIXELS:,} pixels (decompression bomb limit)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise DigitrecError(f"{name}: truncated or corrupt image ({str(error).splitlines()[0][:120]})") from None
     try:

@@ -29,7 +29,6 @@ class ServeConfig:
     port: int = 8000
     max_body_bytes: int = 4 * 1024 * 1024  # a phone photo fits; larger bodies get 413
     max_in_flight: int = 32  # predictions computing or queued at once; more get 503 at once
-    max_image_pixels: int = 25_000_000  # Pillow's bomb limit here (5000x5000); larger pictures get 413
     threshold: float = DEFAULT_THRESHOLD  # below this confidence an answer is "uncertain"
 
 
@@ -120,7 +119,6 @@ def create_app(config: ServeConfig = ServeConfig()):
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
-    from PIL import Image
     from starlette.concurrency import run_in_threadpool
     from starlette.datastructures import UploadFile
     from starlette.exceptions import HTTPException
@@ -128,7 +126,6 @@ def create_app(config: ServeConfig = ServeConfig()):
 
     from .imaging import ImageTooLarge, prepare_pixels
 
-    Image.MAX_IMAGE_PIXELS = config.max_image_pixels
     predictor = Predictor(config.model, threshold=config.threshold, threads=1)
     card = model_card(predictor.card_path)
     app = FastAPI(title="digitrec", version=card.get("name", "model"), docs_url=None, redoc_url=None,
