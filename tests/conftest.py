@@ -97,3 +97,21 @@ def run_copy(trained_run, tmp_path):
     import shutil
 
     return Path(shutil.copytree(trained_run.run_dir, tmp_path / "run-copy"))
+
+
+def cli_in_fresh_python(argv, timeout=300):
+    """Run `digitrec ARGV` in a new interpreter; (exit code, heavy frameworks it imported, stdout)."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "from digitrec.cli import main\n"
+        f"code = main({list(map(str, argv))!r})\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return report["code"], report["heavy"], result.stdout

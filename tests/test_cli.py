@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import cli_in_fresh_python
 from digitrec.cli import main
 
 
@@ -237,17 +238,9 @@ def test_evaluating_an_onnx_model_reads_only_and_needs_no_tensorflow(mnist_dir):
     from digitrec.inference import pretrained_dir
 
     before = sorted(path.name for path in pretrained_dir().iterdir())
-    script = (
-        "import sys, json\n"
-        "from digitrec.cli import main\n"
-        f"code = main(['evaluate', {str(pretrained_dir() / 'model.onnx')!r}, '--no-pictures', '--data-dir', {str(mnist_dir)!r}, '--json'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
-        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"code": 0, "heavy": []}
-    assert '"test_accuracy": 0.99' in result.stdout
+    code, heavy, output = cli_in_fresh_python(["evaluate", pretrained_dir() / "model.onnx", "--no-pictures", "--data-dir", mnist_dir, "--json"])
+    assert (code, heavy) == (0, [])
+    assert '"test_accuracy": 0.99' in output
     assert sorted(path.name for path in pretrained_dir().iterdir()) == before  # no metrics.json in the package
 
 

@@ -1,13 +1,11 @@
 """ONNX inference: the shipped model, uncertainty, multi-digit reading, and no TensorFlow."""
 
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from conftest import cli_in_fresh_python
 from digitrec.inference import NOT_A_DIGIT, SEVERAL_DIGITS, Predictor, model_card, pretrained_model_path
 from onnx_models import onnx_file
 from images import SHAPES, category_set, digit_strokes, draw_strokes, drawn_set, render_number, unit_strokes
@@ -23,17 +21,9 @@ def test_prediction_imports_neither_tensorflow_nor_keras(tmp_path):
     image = Image.new("L", (200, 200), 255)
     ImageDraw.Draw(image).line([(50, 40), (150, 40), (90, 170)], fill=0, width=8)
     image.save(picture)
-    script = (
-        "import sys, json\n"
-        "from digitrec.cli import main\n"
-        f"code = main(['predict', {str(picture)!r}, '--json'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
-        "print(json.dumps({'code': code, 'heavy': heavy}))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"code": 0, "heavy": []}
-    assert '"digit": 7' in result.stdout
+    code, heavy, output = cli_in_fresh_python(["predict", picture, "--json"], timeout=120)
+    assert (code, heavy) == (0, [])
+    assert '"digit": 7' in output
 
 
 def test_shipped_model_and_its_card():
