@@ -1,6 +1,5 @@
 """ONNX inference: the shipped model, uncertainty, multi-digit reading, and no TensorFlow."""
 
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
