@@ -100,9 +100,10 @@ def hwd_picture(digit, condition, rng):
         size = int(rng.uniform(300, 900))
         page = on((1600, 1200), size, (int(rng.uniform(0, 1600 - size)), int(rng.uniform(0, 1200 - size))), paper=255)
         return Image.fromarray(np.where(page < 128, 0, 255).astype(np.uint8))  # crisp, as a 1-3 px pen exports
-    if condition == "200 px on a 4000x3000 photo":
-        x, y = int(rng.uniform(0, 3800)), int(rng.uniform(0, 2800))
-        page = on((4000, 3000), 200, (x, y), paper=230) + rng.normal(0, 4, (3000, 4000)).astype(np.float32)
+    if condition.endswith("px on a 4000x3000 photo"):  # "N px ...": how small a digit on a big photo still reads
+        size = int(condition.split()[0])
+        x, y = int(rng.uniform(0, 4000 - size)), int(rng.uniform(0, 3000 - size))
+        page = on((4000, 3000), size, (x, y), paper=230) + rng.normal(0, 4, (3000, 4000)).astype(np.float32)
         return Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
     page = Image.fromarray(on((300, 300), 200, (50, 50)).astype(np.uint8))
     draw = ImageDraw.Draw(page)
@@ -129,6 +130,7 @@ def hwd_picture(digit, condition, rng):
 
 
 HWD_CONDITIONS = ["cropped to its box", "thin, on a 1600x1200 canvas", "200 px on a 4000x3000 photo",
+                  "100 px on a 4000x3000 photo", "70 px on a 4000x3000 photo", "50 px on a 4000x3000 photo",
                   "in a frame tilted up to 6°", "circled", "underlined", "on squared paper", "in shadow"]
 
 

@@ -60,7 +60,6 @@ MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 R
 MAX_PIXELS = 100_000_000  # more claimed than this is a decompression bomb (big JPEGs decode scaled down)
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, whatever another library set
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb check at the same limit, for the CLI and the service
 
 
 class ImageTooLarge(DigitrecError):
@@ -98,13 +97,15 @@ def open_image(source, name=None) -> Image.Image:
             raise DigitrecError(f"{name}: not a regular file (a pipe, device or socket)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # the limit is ours (MAX_PIXELS, checked below), not Pillow's process-wide one, which an
+            # application using digitrec may have set for itself; Pillow still errors at twice its own
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source))
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             if image.width == 0 or image.height == 0:
                 raise DigitrecError(f"{name}: zero-size image ({image.width}x{image.height})")
-            if image.width * image.height > MAX_PIXELS:  # whatever Image.MAX_IMAGE_PIXELS was set to since
+            if image.width * image.height > MAX_PIXELS:
                 raise Image.DecompressionBombError("too many pixels")
             decoded = image.width * image.height * len(image.getbands())
             original_size = image.size
@@ -128,7 +129,7 @@ def open_image(source, name=None) -> Image.Image:
         raise DigitrecError(f"{name}: is a folder, not an image") from None
     except UnidentifiedImageError:
         raise DigitrecError(f"{name}: {unreadable_reason(source)}") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageTooLarge(f"{name}: refused: more than {MAX_PIXELS:,} pixels (decompression bomb limit)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise DigitrecError(f"{name}: truncated or corrupt image ({str(error).splitlines()[0][:120]})") from None

@@ -95,7 +95,8 @@ class OnnxModel:
         return np.concatenate(outputs) if outputs else np.zeros((0, 10), np.float32)
 
 
-def files_cache_onnx() -> Path:
+def onnx_cache_dir() -> Path:
+    """Where Keras models are converted to ONNX for reading (keyed by their sha256)."""
     from .files import cache_root
 
     return cache_root() / "onnx"
@@ -140,7 +141,7 @@ def resolve_onnx_model(model=None) -> Path:
         weights = source.with_name(LEGACY_WEIGHTS)
         if source.suffix == ".json" and weights.is_file():
             digest.update(weights.read_bytes())
-        cached = files_cache_onnx() / f"{digest.hexdigest()}.onnx"
+        cached = onnx_cache_dir() / f"{digest.hexdigest()}.onnx"
         if not cached.is_file():
             # only here does prediction need Keras: to convert a model that was never exported
             from .export import keras_to_onnx
@@ -237,28 +238,27 @@ class Predictor:
         self.model_path = resolve_onnx_model(model)
         self.model = OnnxModel(self.model_path, threads=threads)
         # where the model's card lives: beside the model given, even when it was converted into the cache
-        self.card_path = self.model_path if model is None or self.model_path.parent != files_cache_onnx() else Path(model)
+        self.card_path = self.model_path if model is None or self.model_path.parent != onnx_cache_dir() else Path(model)
         self.threshold = threshold
-        self.detector, self.detector_threshold = None, 0.0
+        self.detector, self.detector_card, self.detector_threshold = None, None, 0.0
         if detect:  # the shipped detector works with any digit model: it sees the same 28x28
             path = detector_path()
             if not path.is_file():
                 raise DigitrecError(f"{path}: the shipped digit detector is missing from this installation")
             self.detector = OnnxModel(path, threads=threads, outputs=2)
-            self.detector_threshold = float(json.loads(path.with_name("detector_card.json").read_text())["threshold"])
+            self.detector_card = json.loads(path.with_name("detector_card.json").read_text())
+            self.detector_threshold = float(self.detector_card["threshold"])
 
     def answer(self, probabilities: np.ndarray, pixels: np.ndarray, box=None, digit_score=1.0, reason=None) -> DigitAnswer:
         order = np.argsort(probabilities)[::-1]
         top = float(probabilities[order[0]])
         coverage = float((pixels > 127).mean())
-        if reason is not None:
-            pass
-        elif digit_score < self.detector_threshold:
+        if reason is None and digit_score < self.detector_threshold:
             reason = NOT_A_DIGIT
-        elif top < self.threshold:
+        elif reason is None and top < self.threshold:
             # rounded down, so an answer just under the threshold never reads as equal to it
             reason = f"low confidence ({math.floor(1000 * top) / 10:.1f} % < {100 * self.threshold:g} %)"
-        elif not INK_COVERAGE_RANGE[0] <= coverage <= INK_COVERAGE_RANGE[1]:
+        elif reason is None and not INK_COVERAGE_RANGE[0] <= coverage <= INK_COVERAGE_RANGE[1]:
             reason = f"does not look like a handwritten digit (ink covers {coverage:.0%} of the 28x28)"
         return DigitAnswer(
             digit=int(order[0]),
@@ -273,7 +273,9 @@ class Predictor:
 
     def scores(self, pixels: np.ndarray):
         """(probabilities (N, 10), digit scores (N,)) for uint8 (N, 28, 28) MNIST-style pictures."""
-        images = pixels.astype(np.float32)[..., np.newaxis] * (1.0 / 255.0)
+        from .data import scale_images
+
+        images = scale_images(pixels)
         probabilities = self.model.probabilities(images)
         digit_scores = self.detector.probabilities(images)[:, 1] if self.detector else np.ones(len(pixels), np.float32)
         return probabilities, digit_scores
@@ -291,18 +293,23 @@ class Predictor:
         ]
 
     def best_cuts(self, options):
-        """(digits, reason) for a multi-digit reading: each piece cut the way whose digits look most
+        """(digits, reason, their probabilities, their digit scores) for a multi-digit reading: each piece cut the way whose digits look most
         like digits (the product, over its digits, of the top probability times the digit score,
         so a needless extra cut costs), and a reason when a cut that reads differently scores at
         least half as well, or when a digit of the chosen cut is read less well than CUT_QUALITY:
         then the number is uncertain, not guessed."""
         every = [digit for group in options for option in group for digit in option]
         probabilities, digit_scores = self.scores(np.stack([d.pixels for d in every]))
-        quality = iter((probabilities.max(axis=1) * digit_scores).tolist())
-        read = iter(probabilities.argmax(axis=1).tolist())
-        readings = {id(option): tuple(next(read) for _ in option) for group in options for option in group}
-        qualities = {id(option): [next(quality) for _ in option] for group in options for option in group}
-        chosen, reason = [], None
+        quality = (probabilities.max(axis=1) * digit_scores).tolist()
+        read = probabilities.argmax(axis=1).tolist()
+        rows, start = {}, 0  # option -> the rows of `every` that hold its digits
+        for group in options:
+            for option in group:
+                rows[id(option)] = range(start, start + len(option))
+                start += len(option)
+        readings = {key: tuple(read[i] for i in span) for key, span in rows.items()}
+        qualities = {key: [quality[i] for i in span] for key, span in rows.items()}
+        chosen, chosen_rows, reason = [], [], None
         for group in options:
             scored = sorted(
                 ((float(np.prod(qualities[id(option)])), -rank, option) for rank, option in enumerate(group)),
@@ -318,7 +325,8 @@ class Predictor:
                 # a vertical cut through digits that overlap leaves pieces that are only nearly digits
                 reason = "touching digits: they could not be cut apart cleanly"
             chosen.extend(best_option)
-        return chosen, reason
+            chosen_rows.extend(rows[id(best_option)])
+        return chosen, reason, probabilities[chosen_rows], digit_scores[chosen_rows]
 
     def predict_image(self, source, multi=False, name=None) -> Prediction:
         """Prediction for a picture: a path, bytes or a PIL image."""
@@ -331,10 +339,10 @@ class Predictor:
             note = f"{NOT_A_DIGIT} ({reading.note})" if reading.note else None
             return Prediction(label, [], seconds=time.perf_counter() - started, note=note)
         reason = None
-        if any(len(options) > 1 for options in reading.options):
-            reading.digits, reason = self.best_cuts(reading.options)
-        found = reading.digits + reading.parts
-        probabilities, digit_scores = self.scores(np.stack([d.pixels for d in found]))
+        if any(len(options) > 1 for options in reading.options):  # scored while choosing the cuts
+            reading.digits, reason, probabilities, digit_scores = self.best_cuts(reading.options)
+        else:
+            probabilities, digit_scores = self.scores(np.stack([d.pixels for d in reading.digits + reading.parts]))
         if reading.parts:
             # without multi: pieces side by side that are each a confident digit, while all of them
             # together are not (a 0 drawn with a gap is two "1"s but also a good 0), are a number

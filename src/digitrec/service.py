@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import DigitrecError
-from .inference import DEFAULT_THRESHOLD, Predictor, detector_path, model_card
+from .inference import DEFAULT_THRESHOLD, Predictor, model_card
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,11 +230,10 @@ def create_app(config: ServeConfig = ServeConfig()):
     async def health():
         return {"status": "ok", "model": card.get("name"), "in_flight": app.state.in_flight}
 
-    detector_card = json.loads(detector_path().with_name("detector_card.json").read_text()) if predictor.detector else None
 
     @app.get("/api/model", summary="The model card: name, source, accuracy, how it was made; and the digit detector's")
     async def model():
-        return {**card, "detector": detector_card}
+        return {**card, "detector": predictor.detector_card}
 
     @app.get("/api", summary="The API's endpoints")
     async def endpoints():
