@@ -197,43 +197,6 @@ def command_serve(args):
     return 0
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-
-
-def is_idx(path) -> bool:
-    name = path.name.lower()
-    return name.endswith(("-ubyte", "-ubyte.gz", ".idx", ".idx.gz"))
-
-
-def expand_inputs(paths):
-    """Files to predict, in order: folders walked recursively for pictures, others as given."""
-    from pathlib import Path
-
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                yield path, DigitrecError(f"{path}: no pictures in this folder")
-            for item in found:
-                yield item, None
-        else:
-            yield path, None
-
-
-def prediction_rows(predictor, path, multi):
-    """Predictions for one input file: a picture gives one, a CSV or IDX file one per image."""
-    from .data import check_images, read_idx, read_kaggle_csv
-
-    if path.suffix.lower() == ".csv":
-        images, labels = read_kaggle_csv(path)
-        return predictor.predict_pixels(images, [f"{path}#{i + 1}" for i in range(len(images))]), labels
-    if is_idx(path):
-        images = check_images(read_idx(path), path)
-        return predictor.predict_pixels(images, [f"{path}#{i + 1}" for i in range(len(images))]), None
-    return [predictor.predict_image(path, multi=multi, name=str(path))], None
-
-
 def printable(text) -> str:
     """A file name as one printable line: bytes that are not UTF-8 as \\xNN, control characters
     (a newline in a name) as escapes, so a table row stays one row."""
@@ -243,6 +206,8 @@ def printable(text) -> str:
 
 def describe_prediction(prediction) -> str:
     source = printable(prediction.source)
+    if prediction.error is not None:
+        return printable(f"{prediction.source}  error: {prediction.error}")
     if not prediction.found:
         return f"{source}  -  {prediction.reason}"
     text = f"{source}  {prediction.text}  {percent(prediction.confidence)}"
@@ -253,41 +218,125 @@ def describe_prediction(prediction) -> str:
     return text
 
 
+class Progress:
+    """A progress line on stderr: done/total, inputs per second, time left. On a terminal it is
+    redrawn in place (at most 10 times a second) and hidden while a table row is printed; into a
+    file or pipe (with --progress) it is a line every 5 seconds."""
+
+    def __init__(self, paths, done=0):
+        import threading
+
+        from .batch import count_inputs
+
+        self.terminal = sys.stderr.isatty()
+        self.total, self.done, self.start_done = None, done, done
+        self.started = self.drawn_at = time.monotonic()
+        self.visible = False
+
+        def count():
+            self.total = count_inputs(paths)
+
+        threading.Thread(target=count, daemon=True).start()  # a big folder is walked while work goes on
+
+    def text(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = (self.done - self.start_done) / elapsed
+        if self.total is None:
+            return f"{self.done:,} inputs  {rate:,.0f}/s"
+        total = max(self.total, self.done)
+        left = (total - self.done) / rate if rate > 0 else 0
+        return f"{self.done:,}/{total:,} inputs  {100 * self.done / max(total, 1):.0f} %  {rate:,.0f}/s  ETA {int(left) // 60}:{int(left) % 60:02d}"
+
+    def advance(self, count=1):
+        self.done += count
+        now = time.monotonic()
+        if now - self.drawn_at >= (0.1 if self.terminal else 5.0):
+            self.draw()
+
+    def draw(self, final=False):
+        self.drawn_at = time.monotonic()
+        if self.terminal:
+            sys.stderr.write("\r\x1b[K" + self.text() + ("\n" if final else ""))
+            self.visible = not final
+        else:
+            sys.stderr.write(self.text() + "\n")
+        sys.stderr.flush()
+
+    def hide(self):
+        if self.visible:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.visible = False
+
+
 def command_predict(args):
+    from pathlib import Path
+
+    from .batch import ResultFile
     from .files import write_text
     from .inference import Predictor
 
+    if (args.resume or args.overwrite) and not args.output:
+        raise DigitrecError(f"{'--resume' if args.resume else '--overwrite'} needs --output FILE")
+    if args.output and args.json:
+        raise DigitrecError("--json prints to the terminal; with --output, name a .jsonl file instead")
+    csv_inputs = {str(Path(text)) for text in args.inputs if str(text).lower().endswith(".csv")}
+    if args.submission and not csv_inputs:
+        raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
     predictor = Predictor(args.model, threshold=args.threshold)
-    results, failures, submission_rows = [], 0, None
-    for path, problem in expand_inputs(args.inputs):
-        try:
-            if problem:
-                raise problem
-            predictions, labels = prediction_rows(predictor, path, args.multi)
-        except DigitrecError as error:
-            failures += 1
-            results.append({"path": str(path), "error": str(error)})
-            if not args.json:
-                print(printable(f"{path}  error: {error}"))
-            continue
-        if args.submission and path.suffix.lower() == ".csv":
-            submission_rows = [p.digits[0].digit for p in predictions]
-        for prediction in predictions:
-            results.append(prediction.to_dict())
-            if not args.json and not args.submission:
+    output = ResultFile(args.output, resume=args.resume, overwrite=args.overwrite) if args.output else None
+    kept = len(output.done) if output else 0
+    failures = output.failures if output else 0
+    show_progress = args.progress or (sys.stderr.isatty() and (output is not None or not sys.stdout.isatty()))
+    progress = Progress(args.inputs, done=kept) if show_progress else None
+    count, labelled, submission, unread_csv = 0, {}, [], set()
+    try:
+        answers = predictor.predict_paths(args.inputs, multi=args.multi, workers=args.workers, engine=args.engine,
+                                          skip=output.done if output else None, ray_address=args.ray_address)
+        if args.json and not output:
+            sys.stdout.write("[")
+        for prediction in answers:
+            count += 1
+            failures += prediction.error is not None
+            origin = prediction.source.rpartition("#")[0]
+            if prediction.label is not None and prediction.digits:
+                right = labelled.setdefault(origin, [0, 0])
+                right[0] += prediction.digits[0].digit == prediction.label
+                right[1] += 1
+            if prediction.error is not None and prediction.source in csv_inputs:
+                unread_csv.add(prediction.source)
+            if args.submission and origin in csv_inputs and prediction.digits:
+                submission.append(prediction.digits[0].digit)
+            if output:
+                output.write(prediction)
+            elif args.json:
+                sys.stdout.write(("\n" if count == 1 else ",\n") + "\n".join("  " + line for line in json.dumps(prediction.to_dict(), indent=2).splitlines()))
+            elif not args.submission:
+                if progress:
+                    progress.hide()
                 print(describe_prediction(prediction))
-        if labels is not None and not args.json:
-            correct = sum(p.digits[0].digit == int(label) for p, label in zip(predictions, labels))
-            print(f"{path}: {correct}/{len(labels)} correct ({percent(correct / max(len(labels), 1))})")
+            if progress:
+                progress.advance()
+        if args.json and not output:
+            print("\n]")
+    finally:
+        if output:
+            output.close()
+        if progress:
+            progress.draw(final=True)
+    for origin, (right, total) in labelled.items():
+        print(f"{origin}: {right}/{total} correct ({percent(right / max(total, 1))})")
     if args.submission:
-        if submission_rows is None:
-            raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
-        write_text(args.submission, "ImageId,Label\n" + "".join(f"{i},{d}\n" for i, d in enumerate(submission_rows, 1)))
-        print(f"wrote {args.submission} ({len(submission_rows)} rows)")
-    if args.json:
-        print(json.dumps(results, indent=2))
+        if unread_csv:
+            raise DigitrecError(f"{sorted(unread_csv)[0]}: could not be read, so no submission was written")
+        write_text(args.submission, "ImageId,Label\n" + "".join(f"{i},{d}\n" for i, d in enumerate(submission, 1)))
+        print(f"wrote {args.submission} ({len(submission)} rows)")
+    if output:
+        before = f", {kept:,} kept from before" if kept else ""
+        print(f"wrote {output.path}: {count:,} inputs read{before} ({output.rows:,} rows written)")
     if failures:
-        print(f"digitrec: error: {failures} of {len(results)} inputs could not be read", file=sys.stderr)
+        where = f" (see the error column of {output.path})" if output else ""
+        print(f"digitrec: error: {failures} of {count + kept} inputs could not be read{where}", file=sys.stderr)
         return 1
     return 0
 
@@ -380,12 +429,20 @@ def build_parser():
     export.set_defaults(run=command_export)
 
     predict = commands.add_parser("predict", help="read digits in pictures, folders, a Kaggle CSV or an IDX file")
-    predict.add_argument("inputs", nargs="+", help="picture files, folders (searched recursively), test.csv, IDX files")
+    predict.add_argument("inputs", nargs="+", help="picture files, folders (searched recursively), list files (.txt: a path per line), Kaggle CSV, IDX files")
     predict.add_argument("--model", help="run folder, .keras or .onnx file (default: the shipped model)")
     predict.add_argument("--multi", action="store_true", help="read several digits per picture, left to right (default: one)")
     predict.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
     predict.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     predict.add_argument("--submission", help="write Kaggle's ImageId,Label CSV for a test.csv input to this file")
+    predict.add_argument("--output", help="write a row per input as it is read to this .csv or .jsonl file (default: print)")
+    again = predict.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue an --output file: skip the inputs it already has (default: refuse an existing file)")
+    again.add_argument("--overwrite", action="store_true", help="replace an existing --output file (default: refuse)")
+    predict.add_argument("--progress", action="store_true", help="show progress on stderr even when it is not a terminal (default: only on a terminal)")
+    predict.add_argument("--workers", type=positive_int, help="processes (or Ray actors) reading pictures (default: one per CPU)")
+    predict.add_argument("--engine", choices=["local", "ray"], default="local", help="local: worker processes here; ray: a Ray cluster, pip install 'digitrec[cluster]' (default: local)")
+    predict.add_argument("--ray-address", help="Ray cluster to join with --engine ray (default: $RAY_ADDRESS, else a local Ray)")
     predict.set_defaults(run=command_predict)
 
     serve = commands.add_parser("serve", help="the drawing page and the HTTP API (ONNX inference)")
@@ -403,7 +460,7 @@ def build_parser():
 # the optional extras (pyproject.toml) and the modules that tell one is missing
 EXTRA_FOR_MODULE = {
     "keras": "train", "tensorflow": "train", "h5py": "train", "onnx": "train", "matplotlib": "train",
-    "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "multipart": "serve", "python_multipart": "serve",
+    "ray": "cluster", "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "multipart": "serve", "python_multipart": "serve",
 }
 
 

@@ -11,6 +11,7 @@ Only NumPy is imported here, so the light inference path can use the readers too
 
 import csv
 import hashlib
+import itertools
 import math
 import os
 import zlib
@@ -289,6 +290,15 @@ def read_kaggle_csv(path):
 
     Returns `(images, labels)`: uint8 (N, 28, 28) and uint8 (N,), labels None for test.csv.
     """
+    parts = list(kaggle_csv_chunks(path, rows=None))
+    images = np.concatenate([images for images, _ in parts]) if parts else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    labels = None if not parts or parts[0][1] is None else np.concatenate([labels for _, labels in parts])
+    return images, labels
+
+
+def open_kaggle_csv(path):
+    """(open text handle past the header, whether there is a label column) for a Kaggle CSV file;
+    a missing file, a binary file or a wrong header is a one-line error."""
     path = Path(path)
     try:
         handle = open(path, newline="", encoding="utf-8-sig")  # a byte-order mark (Excel) is skipped
@@ -296,7 +306,7 @@ def read_kaggle_csv(path):
         raise DigitrecError(f"{path}: no such file") from None
     except OSError as error:
         raise DigitrecError(f"{path}: cannot read ({error.strerror})") from None
-    with handle:
+    try:
         try:
             line = handle.readline(MAX_HEADER_CHARACTERS + 1)
             if len(line) > MAX_HEADER_CHARACTERS:
@@ -309,31 +319,53 @@ def read_kaggle_csv(path):
         header = [column.strip() for column in header]
         pixel_columns = [f"pixel{i}" for i in range(NUM_PIXELS)]
         if header == ["label", *pixel_columns]:
-            has_labels = True
-        elif header == pixel_columns:
-            has_labels = False
+            return handle, True
+        if header == pixel_columns:
+            return handle, False
+        expected = ["label", *pixel_columns] if header[:1] == ["label"] else pixel_columns
+        missing = [column for column in expected if column not in header]
+        extra = [column for column in header if column not in expected]
+        if missing:
+            problem = f"missing column {missing[0]!r}"
+        elif extra:
+            problem = f"unexpected column {extra[0]!r}"
         else:
-            expected = ["label", *pixel_columns] if header[:1] == ["label"] else pixel_columns
-            missing = [column for column in expected if column not in header]
-            extra = [column for column in header if column not in expected]
-            if missing:
-                problem = f"missing column {missing[0]!r}"
-            elif extra:
-                problem = f"unexpected column {extra[0]!r}"
-            else:
-                problem = "columns out of order"
-            raise DigitrecError(f"{path}: line 1: {problem} (expected label,pixel0..pixel783 or pixel0..pixel783)")
-        try:
-            body = handle.read()
-        except UnicodeDecodeError:
-            raise DigitrecError(f"{path}: not a text CSV file") from None
-    num_columns = len(header)
-    values = parse_csv_numbers(body, num_columns, path)
+            problem = "columns out of order"
+        raise DigitrecError(f"{path}: line 1: {problem} (expected label,pixel0..pixel783 or pixel0..pixel783)")
+    except BaseException:
+        handle.close()
+        raise
+
+
+def kaggle_csv_chunks(path, rows=4096):
+    """A Kaggle CSV file as `(images, labels)` pieces of at most `rows` rows (None: all at once),
+    read as they are needed, so a file of any length takes little memory. labels is None for
+    test.csv. A bad line is a one-line error naming it."""
+    handle, has_labels = open_kaggle_csv(path)
+    num_columns = NUM_PIXELS + has_labels
+    first_line = 2
+    with handle:
+        while True:
+            try:
+                lines = handle.readlines() if rows is None else [line for line in itertools.islice(handle, rows)]
+            except UnicodeDecodeError:
+                raise DigitrecError(f"{path}: not a text CSV file") from None
+            if not lines:
+                return
+            values = parse_csv_numbers("".join(lines), num_columns, path, first_line)
+            if len(values):
+                yield check_kaggle_values(values, has_labels, path, first_line)
+            first_line += len(lines)
+            if rows is None:
+                return
+
+
+def check_kaggle_values(values, has_labels, path, first_line):
     pixels = values[:, 1:] if has_labels else values
     if pixels.size and (pixels.min() < 0 or pixels.max() > 255):
         row, column = np.argwhere((pixels < 0) | (pixels > 255))[0]
         raise DigitrecError(
-            f"{path}: line {row + 2}: pixel{column} = {format_number(pixels[row, column])} is outside 0-255"
+            f"{path}: line {row + first_line}: pixel{column} = {format_number(pixels[row, column])} is outside 0-255"
         )
     images = pixels.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
     labels = None
@@ -342,7 +374,7 @@ def read_kaggle_csv(path):
         bad = np.flatnonzero((label_values < 0) | (label_values > 9))
         if bad.size:
             raise DigitrecError(
-                f"{path}: line {bad[0] + 2}: label {format_number(label_values[bad[0]])} is outside 0-9"
+                f"{path}: line {bad[0] + first_line}: label {format_number(label_values[bad[0]])} is outside 0-9"
             )
         labels = label_values.astype(np.uint8)
     return images, labels
@@ -352,7 +384,7 @@ def format_number(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def parse_csv_numbers(body: str, num_columns: int, path) -> np.ndarray:
+def parse_csv_numbers(body: str, num_columns: int, path, first_line=2) -> np.ndarray:
     """Whole numbers in `body` as an (N, num_columns) array; names the line of the first problem."""
     lines = body.splitlines()
     while lines and not lines[-1].strip():
@@ -366,7 +398,7 @@ def parse_csv_numbers(body: str, num_columns: int, path) -> np.ndarray:
     except ValueError:
         pass
     # the fast path failed: scan line by line to say exactly where and what
-    for line_number, line in enumerate(lines, start=2):
+    for line_number, line in enumerate(lines, start=first_line):
         fields = line.split(",")
         if len(fields) != num_columns:
             raise DigitrecError(f"{path}: line {line_number}: {len(fields)} columns, expected {num_columns}")
