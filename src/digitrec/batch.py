@@ -415,7 +415,7 @@ def predictions(predictor, paths: Iterable, multi=False, workers=None, engine="l
 
 CSV_COLUMNS = ("path", "digits", "digit", "confidence", "uncertain", "reason", "error")
 RESULT_FORMATS = (".csv", ".jsonl")
-FLUSH_SECONDS = 1.0
+FLUSH_SECONDS = 0.25  # rows reach the disk at least this often: a kill loses no more
 
 
 def display_name(key: str) -> str:
@@ -489,6 +489,7 @@ class ResultFile:
             raise DigitrecError(f"{self.path}: no such folder {self.path.parent}")
         self.done, self.failures, self.rows = DoneKeys([]), 0, 0
         keep = resume and self.path.is_file() and self.path.stat().st_size > 0
+        self.created = not self.path.exists()
         try:
             if keep:
                 self.done, self.failures = self.take_over()
@@ -562,6 +563,13 @@ class ResultFile:
 
     def close(self):
         self.handle.close()
+
+    def abandon(self):
+        """Close after a failure; a file this run created and wrote no row into is removed, so that
+        running the command again needs no --overwrite."""
+        self.close()
+        if self.created and self.rows == 0:
+            self.path.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

@@ -319,9 +319,14 @@ def command_predict(args):
                 progress.advance()
         if args.json and not output:
             print("\n]")
-    finally:
+    except BaseException:
+        if output:
+            output.abandon()
+        raise
+    else:
         if output:
             output.close()
+    finally:
         if progress:
             progress.draw(final=True)
     for origin, (right, total) in labelled.items():
