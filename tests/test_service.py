@@ -292,3 +292,161 @@ def test_json_flags_are_strict_and_hostile_json_is_422(client):
     assert deep.status_code in (413, 422) and "error" in deep.json()
     huge = client.post("/api/predict", content=b'{"pixels": [' + b"9" * 5000 + b"]}", headers={"content-type": "application/json"})
     assert huge.status_code == 422 and huge.json() == {"error": "body holds a number too long to read"}
+
+
+# --- slow and greedy clients, against a real server ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded_server():
+    """`digitrec serve` with short timeouts, one prediction slot and three connections."""
+    port = free_port()
+    server = subprocess.Popen(serve_command("--port", str(port), "--header-timeout", "1", "--body-timeout", "1",
+                                            "--max-in-flight", "1", "--max-connections", "3"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert server.stdout.readline().startswith("digitrec: serving on")
+    yield port
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def raw_answer(connection, timeout=10):
+    connection.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def status_and_error(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)["error"]
+
+
+def post_seven(port):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/predict", data=SEVEN, headers={"Content-Type": "image/png"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["digits"]
+
+
+def test_slow_headers_get_408(guarded_server):
+    with socket.create_connection(("127.0.0.1", guarded_server)) as connection:
+        connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\n")  # and then nothing more
+        started = time.monotonic()
+        status, message = status_and_error(raw_answer(connection))
+    assert status == 408 and message == "request headers not received within 1 s"
+    assert 0.8 < time.monotonic() - started < 5
+
+
+def test_a_slow_body_holds_no_prediction_slot_and_gets_408(guarded_server):
+    with socket.create_connection(("127.0.0.1", guarded_server)) as slow:
+        slow.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 5000\r\n\r\n" + SEVEN[:10])
+        time.sleep(0.2)
+        assert post_seven(guarded_server) == "7"  # the only slot is free while the slow body trickles
+        status, message = status_and_error(raw_answer(slow))
+    assert status == 408 and message == "request body not received within 1 s"
+
+
+def test_huge_headers_get_431(guarded_server):
+    with socket.create_connection(("127.0.0.1", guarded_server)) as connection:
+        connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for _ in range(40):
+                connection.sendall(b"X-Filler: " + b"a" * 8000 + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, message = status_and_error(raw_answer(connection))
+    assert status == 431 and message == "request headers larger than 65,536 bytes"
+
+
+def test_connections_over_the_cap_get_503(guarded_server):
+    idle = [socket.create_connection(("127.0.0.1", guarded_server)) for _ in range(3)]
+    try:
+        time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", guarded_server)) as extra:
+            status, message = status_and_error(raw_answer(extra))
+        assert status == 503 and message == "busy: 3 connections already open, try again"
+    finally:
+        for connection in idle:
+            connection.close()
+    time.sleep(1.5)  # the idle ones were closed (and the server's header timers ended theirs anyway)
+    assert post_seven(guarded_server) == "7"
+
+
+def worker_pids(server_pid):
+    """The supervisor's worker processes (spawned interpreters; not multiprocessing's resource tracker)."""
+    pids = []
+    for pid in Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split():
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def running(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_dead_worker_is_replaced_and_workers_die_with_the_supervisor():
+    import os
+
+    port = free_port()
+    server = subprocess.Popen(serve_command("--port", str(port), "--workers", "2"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().startswith("digitrec: serving on")
+        first = worker_pids(server.pid)
+        assert len(first) == 2
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        lines = [server.stderr.readline(), server.stderr.readline()]
+        assert all(line.startswith("digitrec: worker ") and line.strip().endswith("stopped (killed by SIGKILL); starting another") for line in lines)
+        deadline = time.monotonic() + 60
+        while len([pid for pid in worker_pids(server.pid) if pid not in first]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        replacements = [pid for pid in worker_pids(server.pid) if pid not in first]
+        assert len(replacements) == 2
+        while time.monotonic() < deadline:
+            try:
+                assert post_seven(port) == "7"  # served again, by the new workers
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("no answer from the replaced workers")
+        server.send_signal(signal.SIGKILL)  # the supervisor dies without a word...
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(running(pid) for pid in replacements) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(running(pid) for pid in replacements)  # ...and its workers stop with it
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def test_workers_that_keep_dying_end_the_supervisor_with_one_line(monkeypatch, capsys):
+    from digitrec import supervisor
+    from digitrec.errors import DigitrecError
+
+    monkeypatch.setattr(supervisor, "MAX_RESTARTS", 2)
+    started = []
+    boss = supervisor.Supervisor(exit_when_ready, (), 2, log=lambda line: started.append(line))
+    with pytest.raises(DigitrecError, match=r"serve: workers keep stopping \(2 restarts within 60 s, the last one: exit code 3\); stopped"):
+        boss.run()
+    assert len(started) == 2 and all("stopped (exit code 3); starting another" in line for line in started)
+
+
+def exit_when_ready(ready):
+    import sys
+
+    ready.put(True)
+    time.sleep(0.5)
+    sys.exit(3)

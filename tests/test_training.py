@@ -90,7 +90,8 @@ def test_interrupted_run_leaves_nothing(small_mnist, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.files, "write_json", fail)  # dies after model.keras was written
+    monkeypatch.setattr(training, "run_record", fail)  # dies in the save, after model.keras was written
     with pytest.raises(KeyboardInterrupt):
         train(TrainConfig.from_recipe("fast", epochs=1, limit=256), mnist=small_mnist, out_dir=tmp_path / "run")
-    assert list(tmp_path.iterdir()) == []
+    # no run folder, no staging folder, no lock: only the checkpoint that `train --resume` continues from
+    assert [path.name for path in tmp_path.iterdir()] == [".run.resume"]

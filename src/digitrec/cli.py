@@ -108,18 +108,33 @@ def command_train(args):
     from .config import TrainConfig
     from .training import train
 
-    config = TrainConfig.from_recipe(
-        args.model,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed,
-        limit=args.limit,
-    )
-    out_dir = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     verbose = 1 if sys.stdout.isatty() else 2
-    result = train(config, data_dir=args.data_dir, out_dir=out_dir, overwrite=args.overwrite, verbose=verbose)
+    if args.resume:
+        from .checkpoints import saved_config
+
+        given = [flag for flag, value in (("--model", args.model), ("--out", args.out), ("--epochs", args.epochs),
+                                          ("--batch-size", args.batch_size), ("--learning-rate", args.learning_rate),
+                                          ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
+                                          ("--overwrite", args.overwrite)) if value]
+        if given:
+            raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
+        config = saved_config(args.resume)
+        result = train(config, data_dir=args.data_dir, out_dir=args.resume, verbose=verbose, resume=True)
+        args.model = config.model
+    else:
+        if not args.model:
+            raise DigitrecError("train needs --model NAME (see `digitrec models`), or --resume RUN to continue a killed run")
+        config = TrainConfig.from_recipe(
+            args.model,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            steps_per_epoch=args.steps_per_epoch,
+            seed=args.seed,
+            limit=args.limit,
+        )
+        out_dir = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+        result = train(config, data_dir=args.data_dir, out_dir=out_dir, overwrite=args.overwrite, verbose=verbose)
     metrics = result.metrics
     print(
         f"{args.model}: test accuracy {percent(metrics['test_accuracy'])}, test loss {metrics['test_loss']:.4f}, "
@@ -188,7 +203,8 @@ def command_serve(args):
     from .service import ServeConfig, serve
 
     config = ServeConfig(model=args.model, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
-                         max_in_flight=args.max_in_flight, threshold=args.threshold)
+                         max_in_flight=args.max_in_flight, threshold=args.threshold, header_timeout=args.header_timeout,
+                         body_timeout=args.body_timeout, max_connections=args.max_connections)
 
     def started():
         print(f"digitrec: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", flush=True)
@@ -402,7 +418,8 @@ def build_parser():
     show.set_defaults(run=command_data_show)
 
     train = commands.add_parser("train", help="train a registry model with its recipe and save the run")
-    train.add_argument("--model", required=True, choices=list(MODELS), help="registry name (see `digitrec models`)")
+    train.add_argument("--model", choices=list(MODELS), help="registry name (see `digitrec models`)")
+    train.add_argument("--resume", metavar="RUN", help="continue a killed run (its --out) from its last finished epoch, with its own settings")
     train.add_argument("--epochs", type=positive_int, help="epochs (default: the recipe's)")
     train.add_argument("--batch-size", type=positive_int, help="batch size (default: the recipe's)")
     train.add_argument("--learning-rate", type=positive_float, help="(peak) learning rate (default: the recipe's)")
@@ -457,7 +474,10 @@ def build_parser():
     serve.add_argument("--max-body-bytes", type=positive_int, default=4 * 1024 * 1024, help="larger requests get 413 (default: 4194304)")
     serve.add_argument("--max-in-flight", type=positive_int, default=32, help="concurrent predictions before 503 (default: 32)")
     serve.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
-    serve.add_argument("--workers", type=positive_int, default=1, help="server processes sharing the port (default: 1)")
+    serve.add_argument("--workers", type=positive_int, default=1, help="server processes sharing the port, kept up by a supervisor (default: 1)")
+    serve.add_argument("--max-connections", type=positive_int, default=1000, help="open connections per process before 503 (default: 1000)")
+    serve.add_argument("--header-timeout", type=positive_float, default=10.0, help="seconds for a request's headers to arrive, else 408 (default: 10)")
+    serve.add_argument("--body-timeout", type=positive_float, default=30.0, help="seconds for a prediction's body to arrive, else 408 (default: 30)")
     serve.set_defaults(run=command_serve)
     return parser
 

@@ -5,8 +5,13 @@ one client from hurting the others: a request body over `max_body_bytes` is refu
 soon as that many bytes have actually been read (a lying or missing Content-Length does not get
 past it); pictures over the decompression-bomb pixel limit get 413; more than `max_in_flight`
 predictions at once get 503; anything malformed gets 415 or 422 with a JSON error message.
+Slow or greedy clients (`guarded_protocol`): headers must arrive within `header_timeout` (408)
+and stay under `max_header_bytes` (431); a prediction's body must arrive within `body_timeout`
+(408), and only then does it take one of the `max_in_flight` slots; over `max_connections` open
+connections a new one gets 503.
 """
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -30,6 +35,10 @@ class ServeConfig:
     max_body_bytes: int = 4 * 1024 * 1024  # a phone photo fits; larger bodies get 413
     max_in_flight: int = 32  # predictions computing or queued at once; more get 503 at once
     threshold: float = DEFAULT_THRESHOLD  # below this confidence an answer is "uncertain"
+    header_timeout: float = 10.0  # seconds for a request's headers to arrive, else 408
+    body_timeout: float = 30.0  # seconds for a prediction's body to arrive, else 408 (no slot held meanwhile)
+    max_header_bytes: int = 64 * 1024  # larger request headers get 431
+    max_connections: int = 1000  # connections open at once per process; more get 503
 
 
 class BodyTooLarge(Exception):
@@ -198,16 +207,21 @@ def create_app(config: ServeConfig = ServeConfig()):
 
     @app.post("/api/predict", openapi_extra=PREDICT_BODY, summary="Read the digit(s) in a picture or 28x28 pixels")
     async def predict(request: Request):
+        started = time.perf_counter()
+        try:
+            # the body first, within its time: a slow client holds a connection, never a prediction slot
+            kind, payload, multi = await asyncio.wait_for(read_request(request), config.body_timeout)
+        except asyncio.TimeoutError:
+            response = error(408, f"request body not received within {config.body_timeout:g} s")
+            response.headers["connection"] = "close"
+            return response
+        except ValueError as problem:
+            status, message = problem.args
+            return error(status, message)
         if app.state.in_flight >= config.max_in_flight:
             return error(503, f"busy: {config.max_in_flight} predictions already in flight, try again")
         app.state.in_flight += 1
-        started = time.perf_counter()
         try:
-            try:
-                kind, payload, multi = await read_request(request)
-            except ValueError as problem:
-                status, message = problem.args
-                return error(status, message)
             if kind == "pixels":
                 (prediction,) = await run_in_threadpool(predictor.predict_pixels, payload[None], ["pixels"])
             else:
@@ -303,10 +317,80 @@ def tcp_socket(host, port, reuse_port=False):
     return listener
 
 
-def run_server(listener, app):
+def guarded_protocol(config: ServeConfig):
+    """uvicorn's httptools protocol with the limits it lacks: request headers must arrive within
+    `header_timeout` seconds (408) and stay under `max_header_bytes` (431), and a connection over
+    `max_connections` open at once is answered 503 and closed. Each answer is `{"error": ...}`."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GuardedProtocol(HttpToolsProtocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self.in_headers, self.header_bytes, self.header_timer, self.discarding = True, 0, None, False
+            if len(self.connections) > config.max_connections:
+                return self.refuse(503, f"busy: {config.max_connections:,} connections already open, try again")
+            self.start_header_timer()
+
+        def start_header_timer(self):
+            if self.header_timer is None:
+                self.header_timer = self.loop.call_later(config.header_timeout, self.refuse, 408,
+                                                         f"request headers not received within {config.header_timeout:g} s")
+
+        def stop_header_timer(self):
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def data_received(self, data):
+            if self.discarding:
+                return  # refused: what else the client sends is read and dropped until we close
+            if self.in_headers:
+                self.header_bytes += len(data)
+            super().data_received(data)
+            if self.in_headers and self.header_bytes > config.max_header_bytes and not self.transport.is_closing():
+                self.refuse(431, f"request headers larger than {config.max_header_bytes:,} bytes")
+
+        def on_message_begin(self):
+            super().on_message_begin()
+            self.in_headers = True
+            self.start_header_timer()
+
+        def on_headers_complete(self):
+            self.in_headers, self.header_bytes = False, 0
+            self.stop_header_timer()
+            super().on_headers_complete()
+
+        def on_response_complete(self):
+            self.in_headers = True  # the next request's headers are counted from their first byte
+            super().on_response_complete()
+
+        def connection_lost(self, exc):
+            self.stop_header_timer()
+            super().connection_lost(exc)
+
+        def refuse(self, status, message):
+            self.header_timer = None
+            if self.transport.is_closing():
+                return
+            reasons = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
+            body = json.dumps({"error": message}).encode()
+            self.transport.write(b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                                 b"connection: close\r\n\r\n%s" % (status, reasons[status], len(body), body))
+            # closing with unread data would reset the connection and lose the answer: say we are
+            # done (FIN), drop what still arrives for a moment, then close
+            self.discarding = True
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(1.0, self.transport.close)
+
+    return GuardedProtocol
+
+
+def run_server(listener, app, config: ServeConfig = None):
     import uvicorn
 
-    uvicorn_config = uvicorn.Config(app, log_level="warning", access_log=False)
+    config = config or ServeConfig()
+    uvicorn_config = uvicorn.Config(app, log_level="warning", access_log=False, http=guarded_protocol(config))
     uvicorn.Server(uvicorn_config).run(sockets=[listener])
 
 
@@ -314,30 +398,16 @@ def run_worker(config: ServeConfig, ready):
     """One of `serve`'s worker processes: its own SO_REUSEPORT socket, its own app and model."""
     import sys
 
+    from .supervisor import die_with_parent
+
+    die_with_parent()  # no orphan keeps serving the port once the supervisor is gone
     try:
         listener = tcp_socket(config.host, config.port, reuse_port=True)
         app = create_app(config)
     except DigitrecError as problem:
-        sys.exit(f"digitrec: error: {problem}")  # the parent then stops the other workers
+        sys.exit(f"digitrec: error: {problem}")  # the supervisor then stops the other workers
     ready.put(True)  # connections arriving from now on wait in the listen queue until uvicorn runs
-    run_server(listener, app)
-
-
-def wait_for_workers(ready, processes, timeout=60.0):
-    """Return once every worker is listening with its model loaded; raise if one died first."""
-    import queue
-
-    deadline = time.monotonic() + timeout
-    for _ in processes:
-        while True:
-            try:
-                ready.get(timeout=0.1)
-                break
-            except queue.Empty:
-                if any(process.exitcode is not None for process in processes):
-                    raise DigitrecError("serve: a worker exited before it was listening") from None
-                if time.monotonic() > deadline:
-                    raise DigitrecError(f"serve: workers not listening after {timeout:.0f} s") from None
+    run_server(listener, app, config)
 
 
 def serve(config: ServeConfig, workers: int = 1, started=None):
@@ -346,41 +416,18 @@ def serve(config: ServeConfig, workers: int = 1, started=None):
     With `workers` > 1 each worker process listens on its own SO_REUSEPORT socket, so the kernel
     spreads connections across them. (With one shared socket the first worker to wake accepted a
     whole burst of connections: 226 requests/s at 8 connections against 605 at 16, measured.)
-    A worker that dies is not restarted; the others keep serving.
+    The workers are kept up by `supervisor.Supervisor`: a dead one is replaced.
     """
-    import multiprocessing
-    import signal
+    from .supervisor import Supervisor
 
     app = create_app(config)  # a bad model fails here, once, with a clear error
     if workers == 1:
         listener = tcp_socket(config.host, config.port)
         if started:
             started()
-        run_server(listener, app)
+        run_server(listener, app, config)
         return
     del app  # each worker loads its own; this one only checked that the model loads
     # the port must be free: a plain bind fails even where another SO_REUSEPORT server listens
     tcp_socket(config.host, config.port).close()
-    context = multiprocessing.get_context("spawn")
-    ready = context.Queue()
-    processes = [context.Process(target=run_worker, args=(config, ready), name=f"digitrec-worker-{n}") for n in range(workers)]
-    for process in processes:
-        process.start()
-    try:
-        wait_for_workers(ready, processes)
-    except DigitrecError:
-        for process in processes:
-            process.terminate()
-        raise
-    if started:
-        started()
-
-    def stop(signum, frame):
-        for process in processes:
-            if process.is_alive():
-                process.terminate()  # SIGTERM: uvicorn finishes what it is serving, then exits
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for process in processes:
-        process.join()
+    Supervisor(run_worker, (config,), workers).run(started)

@@ -35,22 +35,40 @@ class RepeatingBatches(keras.utils.PyDataset):
 
     Keras's array adapter stops when the arrays run out; codeastar's recipe (30 epochs of 640
     steps of 64 from 55,200 images) needs batches that wrap around into a fresh permutation.
+    The stream is a pure function of the seed: permutation k of the images comes from
+    default_rng([seed, k]) and the batches follow each other through them. So batch g is the
+    same however far tf.data has prefetched, and a resumed run (`start_step`) sees exactly the
+    batches an uninterrupted one would have.
     """
 
-    def __init__(self, images, labels, batch_size, steps_per_epoch, seed):
+    def __init__(self, images, labels, batch_size, steps_per_epoch, seed, start_step=0):
         super().__init__()
         self.images, self.labels = images, labels
-        self.batch_size, self.steps_per_epoch = batch_size, steps_per_epoch
-        self.rng = np.random.default_rng(seed)
-        self.order = np.empty(0, dtype=np.int64)
+        self.batch_size, self.steps_per_epoch, self.seed = batch_size, steps_per_epoch, seed
+        self.step = start_step  # the next batch handed out (Keras asks for them in order)
+        self.permutations = {}
 
     def __len__(self):
         return self.steps_per_epoch
 
+    def permutation(self, number):
+        if number not in self.permutations:
+            self.permutations = {k: v for k, v in self.permutations.items() if k >= number - 1}
+            self.permutations[number] = np.random.default_rng([self.seed, number]).permutation(len(self.images))
+        return self.permutations[number]
+
+    def batch_indices(self, step):
+        position, indices = step * self.batch_size, []
+        while len(indices) < self.batch_size:
+            number, offset = divmod(position, len(self.images))
+            taken = self.permutation(number)[offset : offset + self.batch_size - len(indices)]
+            indices.extend(taken.tolist())
+            position += len(taken)
+        return np.asarray(indices)
+
     def __getitem__(self, index):
-        while len(self.order) < self.batch_size:
-            self.order = np.concatenate([self.order, self.rng.permutation(len(self.images))])
-        batch, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
+        batch = self.batch_indices(self.step)
+        self.step += 1
         return self.images[batch], self.labels[batch]
 
 
@@ -68,14 +86,56 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.Adam(learning_rate=learning_rate)
 
 
-def build_callbacks(config: TrainConfig):
+class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau whose counters survive a resume (Keras resets them when training starts)."""
+
+    STATE = ("wait", "best", "cooldown_counter")
+
+    def __init__(self, restored=None, **kwargs):
+        super().__init__(**kwargs)
+        self.restored = restored
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for name, value in (self.restored or {}).items():
+            setattr(self, name, value)
+
+    def state(self) -> dict:
+        return {name: float(getattr(self, name)) for name in self.STATE}
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """After each epoch: the epoch's logs added to the history, and a checkpoint written
+    (`checkpoints.save`) with everything a resumed run needs. Runs after the other callbacks."""
+
+    def __init__(self, folder, history, plateau=None, seconds=0.0):
+        super().__init__()
+        self.folder, self.history, self.plateau = folder, history, plateau
+        self.seconds, self.started = seconds, None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        state = {"history": self.history, "train_seconds": self.seconds + time.perf_counter() - self.started}
+        if self.plateau is not None:
+            state["plateau"] = self.plateau.state()
+        if self.folder is not None:
+            from . import checkpoints
+
+            checkpoints.save(self.folder, epoch + 1, self.model, state)
+
+
+def build_callbacks(config: TrainConfig, plateau_state=None):
     from .schedules import EpochRecorder
 
     callbacks = [EpochRecorder()]
     if config.schedule == "reduce_on_plateau":
         # codeastar's settings; the recorder runs first so this sees the epoch's val_accuracy
         callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", factor=0.3, patience=3, min_lr=1e-4)
+            ResumableReduceLROnPlateau(plateau_state, monitor="val_accuracy", factor=0.3, patience=3, min_lr=1e-4)
         )
     return callbacks
 
@@ -135,26 +195,39 @@ def library_versions() -> dict:
     return versions
 
 
-def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrite=False, verbose=0) -> TrainResult:
+def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrite=False, verbose=0, resume=False) -> TrainResult:
     """Train `config.model` with `config`; save the run to `out_dir` when given.
 
     `mnist` is `((x_train, y_train), (x_test, y_test))` as `load_mnist()` returns it (uint8); when
     None it is loaded from `data_dir` (or the usual places, see `data.load_mnist`). `out_dir` is
     checked and taken (`files.claim_run_folder`) before anything is trained, so a run that could
-    not be saved, or a second writer of the same folder, is refused at once.
+    not be saved, or a second writer of the same folder, is refused at once. With `out_dir`, every
+    finished epoch is checkpointed (`checkpoints.py`); `resume` continues a run that was killed
+    from its last finished epoch (same config), with its optimizer, schedule, callbacks' counters
+    and batch order.
     """
+    from . import checkpoints
+
     claim = files.claim_run_folder(out_dir, overwrite) if out_dir is not None else None
     try:
-        model, history, metrics, data_record = fit_and_measure(config, mnist, data_dir, verbose)
+        restored, folder = None, None
+        if claim:
+            restored = checkpoints.start(out_dir, config, resume)
+            folder = checkpoints.resume_dir(out_dir)
+        model, history, metrics, data_record = fit_and_measure(config, mnist, data_dir, verbose, folder, restored)
         run_dir = save_run(out_dir, model, config, history, metrics, data_record, overwrite, claim) if claim else None
+        if claim:
+            checkpoints.finish(out_dir)
     finally:
         if claim:
             claim.release()
     return TrainResult(model=model, history=history, metrics=metrics, run_dir=run_dir)
 
 
-def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose):
-    """(model, history, metrics, data record): the model trained with `config`, and measured on the test set."""
+def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_dir=None, restored=None):
+    """(model, history, metrics, data record): the model trained with `config`, and measured on the
+    test set; checkpointed into `checkpoint_dir` after each epoch, continued from `restored`
+    ((state, variables path) of `checkpoints.latest`) when given."""
     data_record = {}
     if mnist is None:
         folder = data.resolve_mnist_dir(data_dir)
@@ -185,20 +258,34 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose):
 
     steps_per_epoch = config.steps_per_epoch or int(np.ceil(len(x_train) / config.batch_size))
     compile_model(trainer, build_optimizer(config, steps_per_epoch))
+    state, start_epoch = (restored[0], restored[0]["epoch"]) if restored else ({}, 0)
+    if restored:
+        from . import checkpoints
+
+        checkpoints.restore(trainer, restored[1])
+        keras.utils.set_random_seed(config.seed + start_epoch)  # the shuffles from here on differ from the first epochs'
+    batches = None
+    if config.steps_per_epoch:
+        batches = RepeatingBatches(x_train, y_train, config.batch_size, config.steps_per_epoch, config.seed,
+                                   start_step=start_epoch * config.steps_per_epoch)
+    callbacks = build_callbacks(config, state.get("plateau"))
+    plateau = next((c for c in callbacks if isinstance(c, ResumableReduceLROnPlateau)), None)
+    recorder = Checkpointer(checkpoint_dir, dict(state.get("history", {})), plateau, state.get("train_seconds", 0.0))
     fit_arguments = dict(
         epochs=config.epochs,
+        initial_epoch=start_epoch,
         validation_data=(x_validation, y_validation),
-        callbacks=build_callbacks(config),
+        callbacks=[*callbacks, recorder],
         verbose=verbose,
     )
     started = time.perf_counter()
-    if config.steps_per_epoch:
-        batches = RepeatingBatches(x_train, y_train, config.batch_size, config.steps_per_epoch, config.seed)
-        fit = trainer.fit(batches, **fit_arguments)
-    else:
-        fit = trainer.fit(x_train, y_train, batch_size=config.batch_size, shuffle=True, **fit_arguments)
-    train_seconds = time.perf_counter() - started
-    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+    if start_epoch < config.epochs:
+        if batches is not None:
+            trainer.fit(batches, **fit_arguments)
+        else:
+            trainer.fit(x_train, y_train, batch_size=config.batch_size, shuffle=True, **fit_arguments)
+    train_seconds = state.get("train_seconds", 0.0) + time.perf_counter() - started
+    history = recorder.history
 
     if trainer is not model:
         compile_model(model)
@@ -215,6 +302,8 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose):
         "train_images_per_second": images_seen / train_seconds,
         "epochs": config.epochs,
     }
+    if restored:
+        metrics["resumed_after_epoch"] = start_epoch
     return model, history, metrics, data_record
 
 
