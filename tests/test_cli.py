@@ -23,7 +23,19 @@ def test_models_lists_the_registry(capsys):
     rows = json.loads(capsys.readouterr().out)
     assert {row["name"] for row in rows} >= {"keras_mnist_cnn", "codeastar_cnn", "fast", "best"}
     keras_cnn = next(row for row in rows if row["name"] == "keras_mnist_cnn")
-    assert keras_cnn["parameters"] == "1,199,882" and "adadelta" in keras_cnn["recipe"]
+    assert keras_cnn["parameters"] == 1_199_882 and "adadelta" in keras_cnn["recipe"]  # a number, not text
+
+
+def test_models_needs_no_tensorflow_and_its_counts_are_keras_own():
+    from conftest import cli_in_fresh_python
+
+    from digitrec.models import MODELS, count_parameters, create_model
+
+    code, heavy, output = cli_in_fresh_python(["models"])
+    assert (code, heavy) == (0, [])
+    assert output.splitlines()[0].split() == ["model", "parameters", "source"]
+    for spec in MODELS.values():
+        assert count_parameters(create_model(spec.name)) == spec.parameters, spec.name
 
 
 def test_bad_usage_exits_2(capsys):
@@ -89,6 +101,15 @@ def test_evaluate_missing_model_exits_1(tmp_path, capsys):
 # --- predict ------------------------------------------------------------------------------------
 
 
+def table_rows(out):
+    """The predict table's rows as [path, digits, confidence, note], after checking its header."""
+    import re
+
+    lines = out.strip().splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["path", "digits", "confidence", "note"]
+    return [re.split(r"\s{2,}", line, maxsplit=3) + [""] * (4 - len(re.split(r"\s{2,}", line, maxsplit=3))) for line in lines[1:]]
+
+
 def draw_digit_file(path, points, size=(200, 200)):
     from PIL import Image, ImageDraw
 
@@ -107,11 +128,12 @@ def test_predict_folder_with_a_bad_file_answers_the_rest(tmp_path, capsys):
     code = main(["predict", str(folder)])
     out = capsys.readouterr()
     assert code == 1
-    lines = out.out.strip().splitlines()
-    assert len(lines) == 3
-    assert any(line.startswith(f"{folder / 'one.png'}  1  ") for line in lines)
-    assert any(line.startswith(f"{folder / 'nested' / 'seven.jpg'}  7  ") for line in lines)
-    assert f"{folder / 'broken.png'}  error: {folder / 'broken.png'}: not an image Pillow can read" in lines
+    rows = table_rows(out.out)
+    assert [row[:2] for row in rows] == [[str(folder / "broken.png"), "-"], [str(folder / "nested" / "seven.jpg"), "7"], [str(folder / "one.png"), "1"]]
+    assert rows[0][3] == "error: not an image Pillow can read"
+    header, *lines = out.out.splitlines()
+    column = header.index("digits")
+    assert [line[column] for line in lines] == ["-", "7", "1"]  # the columns line up under the header
     assert out.err.strip() == "digitrec: error: 1 of 3 inputs could not be read"
 
 
@@ -139,9 +161,9 @@ def test_predict_says_not_a_digit_and_several_digits(tmp_path, capsys):
     draw.line([(140, 40), (230, 40), (170, 160)], fill=0, width=10)
     image.save(number)
     assert main(["predict", str(letter), str(number)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert "uncertain: not a digit" in lines[0]
-    assert "uncertain: several digits found; use --multi" in lines[1]
+    rows = table_rows(capsys.readouterr().out)
+    assert rows[0][3].startswith("uncertain: not a digit")
+    assert rows[1][3].startswith("uncertain: several digits found; use --multi")
     assert main(["predict", str(letter), "--json"]) == 0
     (answer,) = json.loads(capsys.readouterr().out)
     assert answer["uncertain"] is True and answer["reason"] == "not a digit"
@@ -175,8 +197,12 @@ def test_predict_idx_file(small_mnist, tmp_path, capsys):
 
     path = write_idx(tmp_path / "few-images-idx3-ubyte.gz", small_mnist[1][0][:12])
     assert main(["predict", str(path)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 12 and lines[0].startswith(f"{path}#1  7  ")
+    rows = table_rows(capsys.readouterr().out)
+    assert len(rows) == 12 and rows[0][:2] == [f"{path}#1", "7"]
+    # with its labels file beside it (named as MNIST's are), the accuracy is printed, as for train.csv
+    write_idx(tmp_path / "few-labels-idx1-ubyte.gz", small_mnist[1][1][:12], magic=None)
+    assert main(["predict", str(path)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"{path}: 12/12 correct (100.00 %)"
 
 
 def test_predict_with_a_run_folder_model(run_copy, tmp_path, capsys, monkeypatch):
@@ -200,6 +226,9 @@ def test_data_show_writes_both_pictures(mnist_dir, tmp_path, capsys):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert main(["data", "show", "--start", "70000", "--out", str(tmp_path), "--data-dir", str(mnist_dir)]) == 1
     assert "--start must be between 0 and 59999, got 70000" in capsys.readouterr().err
+    args = ["data", "show", "--rows", "20", "--columns", "20", "--start", "59990", "--out", str(tmp_path), "--data-dir", str(mnist_dir)]
+    assert main(args) == 1  # a grid that would run past the data: refused, not drawn mostly blank
+    assert "runs past the 60,000 training images; use --start 59600 or less" in capsys.readouterr().err
 
 
 def test_successful_command_prints_no_tensorflow_chatter():
@@ -214,8 +243,8 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     for index in range(40):
         draw_digit_file(folder / f"one-{index:02d}.png", [(100, 30), (100, 170)])
     binary = os.path.join(os.path.dirname(sys.executable), "digitrec")
-    result = subprocess.run(f"'{binary}' predict '{folder}' | head -1", shell=True, capture_output=True, text=True, timeout=120)
-    assert result.stdout.count("\n") == 1 and result.stdout.startswith(str(folder))
+    result = subprocess.run(f"'{binary}' predict '{folder}' | head -2", shell=True, capture_output=True, text=True, timeout=120)
+    assert result.stdout.count("\n") == 2 and result.stdout.splitlines()[1].startswith(str(folder))
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
 
 
@@ -244,7 +273,7 @@ def test_evaluating_an_onnx_model_reads_only_and_needs_no_tensorflow(mnist_dir):
     assert sorted(path.name for path in pretrained_dir().iterdir()) == before  # no metrics.json in the package
 
 
-@pytest.mark.parametrize("module, command, extra", [("keras", ["models"], "train"), ("fastapi", ["serve", "--port", "1"], "serve")])
+@pytest.mark.parametrize("module, command, extra", [("keras", ["train", "--model", "fast"], "train"), ("fastapi", ["serve", "--port", "1"], "serve")])
 def test_a_missing_extra_is_one_line_naming_the_install(module, command, extra, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed: importing it fails
     for name in [name for name in sys.modules if name.startswith(module + ".")]:
@@ -262,6 +291,44 @@ def test_odd_file_names_print_as_one_safe_line_each(tmp_path):
         draw_digit_file(os.path.join(os.fsencode(folder), name).decode("utf-8", "surrogateescape"), [(100, 30), (100, 170)])
     result = subprocess.run([sys.executable, "-m", "digitrec", "predict", str(folder)], capture_output=True, timeout=120)
     assert result.returncode == 0 and b"Traceback" not in result.stderr
-    lines = result.stdout.decode("utf-8").splitlines()
-    assert len(lines) == 2
-    assert any("new\\nline.png  1  " in line for line in lines) and any("latin-\\xe9.png  1  " in line for line in lines)
+    rows = table_rows(result.stdout.decode("utf-8"))
+    assert len(rows) == 2
+    assert sorted((row[0].rsplit("/", 1)[1], row[1]) for row in rows) == [("latin-\\xe9.png", "1"), ("new\\nline.png", "1")]
+
+
+def test_export_refuses_to_overwrite_without_the_flag(run_copy, capsys):
+    assert main(["export", str(run_copy), "--format", "onnx"]) == 0
+    onnx = run_copy / "model.onnx"
+    before = onnx.read_bytes()
+    capsys.readouterr()
+    for fmt in ("onnx", "legacy"):
+        if fmt == "legacy":
+            assert main(["export", str(run_copy), "--format", "legacy"]) == 0
+            capsys.readouterr()
+        assert main(["export", str(run_copy), "--format", fmt]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith("already exists; pass --overwrite to replace it")
+    assert onnx.read_bytes() == before
+    assert main(["export", str(run_copy), "--format", "onnx", "--overwrite"]) == 0
+
+
+def test_the_shipped_model_by_name(mnist_dir, capsys):
+    from conftest import cli_in_fresh_python
+
+    code, heavy, output = cli_in_fresh_python(["evaluate", "pretrained", "--no-pictures", "--data-dir", mnist_dir])
+    assert (code, heavy) == (0, [])
+    assert output.startswith("test accuracy 99.")
+
+
+def test_predict_reads_standard_input_and_shows_top_k(tmp_path):
+    picture = draw_digit_file(tmp_path / "seven.png", [(50, 40), (150, 40), (90, 170)])
+    command = [sys.executable, "-m", "digitrec", "predict", "-", "--top-k", "4"]
+    with open(picture, "rb") as stdin:
+        result = subprocess.run(command, stdin=stdin, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (row,) = table_rows(result.stdout)
+    assert row[:2] == ["-", "7"] and row[3].startswith("top: 7 ") and row[3].count("%") == 4
+    empty = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert empty.returncode == 1 and "standard input is empty" in empty.stdout
+    mixed = subprocess.run([*command[:4], str(picture), "-"], capture_output=True, text=True, timeout=120)
+    assert mixed.returncode == 1 and mixed.stderr.strip() == "digitrec: error: - (a picture on standard input) can only be given alone"

@@ -32,6 +32,8 @@ def test_report_is_self_contained_and_says_what_the_run_is(report, trained_run):
     assert not re.search(r'(src|href)="(?!data:)', page)
     for key in ("batch_size", "learning_rate", "seed", "x_train (array as trained)"):
         assert key in page
+    assert re.search(r"training time<b>\d+\.\d s</b>", page)
+    assert ">None<" not in page and "None" not in re.sub(r"<[^>]+>", " ", page)  # no Python Nones shown
 
 
 def test_report_cli_and_bad_run_folders(tmp_path, capsys, mnist_dir):

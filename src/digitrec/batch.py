@@ -123,14 +123,34 @@ def list_inputs(paths: Iterable, in_list=False) -> Iterator[Item]:
                         yield Item(f"{path}#{row}", pixels=image, label=None if labels is None else int(labels[i]))
             elif kind == "idx":
                 images = check_images(read_idx(path), path)
+                labels = idx_labels(path, len(images))
                 for row, image in enumerate(images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), start=1):
-                    yield Item(f"{path}#{row}", pixels=image)
+                    yield Item(f"{path}#{row}", pixels=image, label=None if labels is None else int(labels[row - 1]))
             elif kind == "list":
                 yield from list_inputs(list_file_entries(path), in_list=True)
             else:
                 yield Item(str(path), path=str(path))
         except DigitrecError as error:
             yield Item(str(path), error=str(error))
+
+
+def idx_labels(images_path: Path, count: int):
+    """The labels of an IDX images file when its labels file lies beside it, named as MNIST's are
+    (t10k-images-idx3-ubyte.gz beside t10k-labels-idx1-ubyte.gz), else None."""
+    from .data import read_idx
+
+    name = images_path.name
+    lowered = name.lower()
+    if "images-idx3" not in lowered:
+        return None
+    at = lowered.index("images-idx3")
+    labels_path = images_path.with_name(name[:at] + "labels-idx1" + name[at + len("images-idx3") :])
+    if not labels_path.is_file():
+        return None
+    labels = read_idx(labels_path)
+    if labels.ndim != 1 or len(labels) != count or (labels.size and labels.max() > 9):
+        raise DigitrecError(f"{labels_path}: not the labels of {images_path.name} ({labels.size} values for {count} images)")
+    return labels
 
 
 def count_inputs(paths: Iterable, in_list=False) -> int:

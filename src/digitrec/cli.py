@@ -18,7 +18,7 @@ def quiet_tensorflow():
     printed before any log level applies) kept off the user's terminal. If the import fails, the
     captured output is shown after all."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "keras" in sys.modules:
+    if sys.modules.get("keras") is not None:
         return
     import tempfile
 
@@ -48,16 +48,17 @@ def percent(value) -> str:
 
 
 def command_models(args):
-    from .models import MODELS, count_parameters, create_model
+    from .models import MODELS
 
-    quiet_tensorflow()
-    rows = [(spec.name, f"{count_parameters(create_model(spec.name)):,}", spec.source, spec.recipe.describe()) for spec in MODELS.values()]
+    rows = [(spec.name, spec.parameters, spec.source, spec.recipe.describe()) for spec in MODELS.values()]
     if args.json:
         print(json.dumps([dict(zip(("name", "parameters", "source", "recipe"), row)) for row in rows], indent=2))
         return 0
-    widths = [max(len(row[i]) for row in rows) for i in range(2)]
-    for name, parameters, source, recipe in rows:
-        print(f"{name:<{widths[0]}}  {parameters:>{widths[1]}}  {source}")
+    table = [("model", "parameters", "source"), *((name, f"{count:,}", source) for name, count, source, _ in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(2)]
+    print(f"{table[0][0]:<{widths[0]}}  {table[0][1]:>{widths[1]}}  {table[0][2]}")
+    for (name, count, source), (_, _, _, recipe) in zip(table[1:], rows):
+        print(f"{name:<{widths[0]}}  {count:>{widths[1]}}  {source}")
         print(f"{'':<{widths[0]}}  {'':>{widths[1]}}  recipe: {recipe}")
     return 0
 
@@ -96,6 +97,9 @@ def command_data_show(args):
     if not 0 <= start < len(x_train):
         raise DigitrecError(f"--start must be between 0 and {len(x_train) - 1}, got {start}")
     count = args.rows * args.columns
+    if start + count > len(x_train):
+        raise DigitrecError(f"--start {start} with {args.rows}x{args.columns} = {count} images runs past the {len(x_train):,} training images; "
+                            f"use --start {len(x_train) - count} or less")
     figure = plots.plot_samples(x_train[start : start + count], y_train[start : start + count], args.rows, args.columns)
     samples = plots.save_figure(figure, os.path.join(args.out, "samples.png"))
     distribution = plots.save_figure(plots.plot_label_distribution(y_train, y_test), os.path.join(args.out, "distribution.png"))
@@ -157,7 +161,7 @@ def command_report(args):
 
 
 def command_evaluate(args):
-    if not str(args.path).endswith(".onnx"):  # an ONNX model is evaluated without TensorFlow
+    if not str(args.path).endswith(".onnx") and str(args.path) != "pretrained":  # ONNX is evaluated without TensorFlow
         quiet_tensorflow()
     from .evaluation import evaluate_path
 
@@ -189,12 +193,12 @@ def command_export(args):
     if args.format == "legacy":
         from .saving import export_legacy
 
-        out_dir = export_legacy(args.path, args.out)
+        out_dir = export_legacy(args.path, args.out, overwrite=args.overwrite)
         print(f"wrote {os.path.join(out_dir, 'model.json')} and {os.path.join(out_dir, 'model.weights.h5')}")
     else:
         from .export import export_onnx
 
-        path = export_onnx(args.path, args.out)
+        path = export_onnx(args.path, args.out, overwrite=args.overwrite)
         print(f"wrote {path}")
     return 0
 
@@ -220,18 +224,70 @@ def printable(text) -> str:
     return "".join(character if character.isprintable() else character.encode("unicode_escape").decode("ascii") for character in text)
 
 
-def describe_prediction(prediction) -> str:
+TABLE_HEADER = ("path", "digits", "confidence", "note")
+
+
+def prediction_cells(prediction, show_top=False) -> tuple:
+    """The predict table's cells for one answer: path, digits, confidence, note."""
     source = printable(prediction.source)
     if prediction.error is not None:
-        return printable(f"{prediction.source}  error: {prediction.error}")
+        message = prediction.error.removeprefix(f"{prediction.source}: ")  # the path is in the first column
+        return source, "-", "-", printable(f"error: {message}")
     if not prediction.found:
-        return f"{source}  -  {prediction.reason}"
-    text = f"{source}  {prediction.text}  {percent(prediction.confidence)}"
-    reasons = [d.reason for d in prediction.digits if d.reason]
-    if reasons:
-        candidates = ", ".join(f"{digit} {100 * p:.0f} %" for digit, p in prediction.digits[0].candidates)
-        text += f"  uncertain: {reasons[0]}; top: {candidates}"
-    return text
+        return source, "-", "-", printable(prediction.reason)
+    notes = [d.reason for d in prediction.digits if d.reason]
+    note = f"uncertain: {notes[0]}" if notes else ""
+    if notes or show_top:
+        tops = "; ".join(", ".join(f"{digit} {100 * p:.1f} %" for digit, p in d.candidates) for d in prediction.digits)
+        note = f"{note}; top: {tops}" if note else f"top: {tops}"
+    return source, prediction.text, percent(prediction.confidence), note
+
+
+class Table:
+    """`predict`'s answers as aligned columns under a header, printed as they come: the first rows
+    (up to `hold`, or those of the first second) set the column widths, later rows follow them."""
+
+    def __init__(self, before_print=None, hold=200, seconds=1.0):
+        self.held, self.widths = [], None
+        self.hold, self.deadline = hold, time.monotonic() + seconds
+        self.before_print = before_print or (lambda: None)
+
+    def add(self, cells):
+        if self.widths is not None:
+            return self.print_rows([cells])
+        self.held.append(cells)
+        if len(self.held) >= self.hold or time.monotonic() > self.deadline:
+            self.finish()
+
+    def finish(self):
+        if self.widths is None and self.held:
+            rows = [TABLE_HEADER, *self.held]
+            self.widths = [max(len(row[i]) for row in rows) for i in range(3)]
+            self.print_rows(rows)
+            self.held = []
+
+    def print_rows(self, rows):
+        self.before_print()
+        for path, digits, confidence, note in rows:
+            print(f"{path:<{self.widths[0]}}  {digits:<{self.widths[1]}}  {confidence:>{self.widths[2]}}  {note}".rstrip())
+
+
+MAX_STDIN_BYTES = 256 * 2**20
+
+
+def stdin_prediction(predictor, multi):
+    """`predict -`: one picture read from standard input."""
+    from .inference import Prediction
+
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    try:
+        if len(data) > MAX_STDIN_BYTES:
+            raise DigitrecError(f"-: standard input is larger than {MAX_STDIN_BYTES // 2**20} MiB")
+        if not data:
+            raise DigitrecError("-: standard input is empty (pipe a picture into it: digitrec predict - < photo.jpg)")
+        return predictor.predict_image(data, multi=multi, name="-")
+    except DigitrecError as error:
+        return Prediction("-", [], error=str(error))
 
 
 class Progress:
@@ -299,16 +355,22 @@ def command_predict(args):
     csv_inputs = {str(Path(text)) for text in args.inputs if str(text).lower().endswith(".csv")}
     if args.submission and not csv_inputs:
         raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
-    predictor = Predictor(args.model, threshold=args.threshold)
+    if "-" in args.inputs and len(args.inputs) > 1:
+        raise DigitrecError("- (a picture on standard input) can only be given alone")
+    predictor = Predictor(args.model, threshold=args.threshold, top_k=args.top_k or 3)
     output = ResultFile(args.output, resume=args.resume, overwrite=args.overwrite) if args.output else None
     kept = len(output.done) if output else 0
     failures = output.failures if output else 0
     show_progress = args.progress or (sys.stderr.isatty() and (output is not None or not sys.stdout.isatty()))
     progress = Progress(args.inputs, done=kept) if show_progress else None
     count, labelled, submission, unread_csv = 0, {}, [], set()
+    table = Table(before_print=progress.hide if progress else None)
     try:
-        answers = predictor.predict_paths(args.inputs, multi=args.multi, workers=args.workers, engine=args.engine,
-                                          skip=output.done if output else None, ray_address=args.ray_address)
+        if args.inputs == ["-"]:
+            answers = iter([stdin_prediction(predictor, args.multi)])
+        else:
+            answers = predictor.predict_paths(args.inputs, multi=args.multi, workers=args.workers, engine=args.engine,
+                                              skip=output.done if output else None, ray_address=args.ray_address)
         if args.json and not output:
             sys.stdout.write("[")
         for prediction in answers:
@@ -328,9 +390,7 @@ def command_predict(args):
             elif args.json:
                 sys.stdout.write(("\n" if count == 1 else ",\n") + "\n".join("  " + line for line in json.dumps(prediction.to_dict(), indent=2).splitlines()))
             elif not args.submission:
-                if progress:
-                    progress.hide()
-                print(describe_prediction(prediction))
+                table.add(prediction_cells(prediction, show_top=args.top_k is not None))
             if progress:
                 progress.advance()
         if args.json and not output:
@@ -343,6 +403,7 @@ def command_predict(args):
         if output:
             output.close()
     finally:
+        table.finish()  # rows held to set the column widths are printed even after Ctrl-C
         if progress:
             progress.draw(final=True)
     for origin, (right, total) in labelled.items():
@@ -438,7 +499,7 @@ def build_parser():
     report.set_defaults(run=command_report)
 
     evaluate = commands.add_parser("evaluate", help="test loss, accuracy, per-class scores, confusion matrix")
-    evaluate.add_argument("path", help="run folder, .keras, model.json or .onnx file")
+    evaluate.add_argument("path", help="run folder, .keras, model.json or .onnx file, or pretrained (the shipped model)")
     evaluate.add_argument("--data-dir", help=data_help)
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables (default: off)")
     evaluate.add_argument("--no-pictures", dest="pictures", action="store_false", help="skip confusion.png, mistakes.png, predictions.png (default: draw them)")
@@ -448,14 +509,16 @@ def build_parser():
     export.add_argument("path", help="run folder or .keras file")
     export.add_argument("--format", required=True, choices=["legacy", "onnx"], help="legacy: model.json + model.weights.h5; onnx: model.onnx")
     export.add_argument("--out", help="destination folder (default: beside the model)")
+    export.add_argument("--overwrite", action="store_true", help="replace files that are already there (default: refuse)")
     export.set_defaults(run=command_export)
 
     predict = commands.add_parser("predict", help="read digits in pictures, folders, a Kaggle CSV or an IDX file")
-    predict.add_argument("inputs", nargs="+", help="picture files, folders (searched recursively), list files (.txt: a path per line), Kaggle CSV, IDX files")
+    predict.add_argument("inputs", nargs="+", help="picture files, folders (searched recursively), list files (.txt: a path per line), Kaggle CSV, IDX files, or - (one picture on standard input)")
     predict.add_argument("--model", help="run folder, .keras or .onnx file (default: the shipped model)")
     predict.add_argument("--multi", action="store_true", help="read several digits per picture, left to right (default: one)")
     predict.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
     predict.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+    predict.add_argument("--top-k", type=positive_int, help="show the K likeliest digits for every answer (default: 3, shown only when uncertain)")
     predict.add_argument("--submission", help="write Kaggle's ImageId,Label CSV for a test.csv input to this file")
     predict.add_argument("--output", help="write a row per input as it is read to this .csv or .jsonl file (default: print)")
     again = predict.add_mutually_exclusive_group()

@@ -152,11 +152,12 @@ def keras_to_onnx(model):
     return onnx_model
 
 
-def export_onnx(path, out_dir=None) -> Path:
+def export_onnx(path, out_dir=None, overwrite=False) -> Path:
     """Write `model.onnx` for the model at `path` (run folder, .keras or model.json)."""
-    from .saving import ONNX_FILE, load_model, model_folder
+    from .saving import ONNX_FILE, load_model, model_folder, refuse_to_replace
 
-    model = load_model(path)
     destination = (Path(out_dir) if out_dir is not None else model_folder(path)) / ONNX_FILE
+    refuse_to_replace([destination], overwrite)
+    model = load_model(path)
     files.write_bytes(destination, keras_to_onnx(model).SerializeToString())
     return destination

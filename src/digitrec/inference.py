@@ -120,7 +120,7 @@ def resolve_onnx_model(model=None) -> Path:
     """An ONNX file for `model`: the shipped one, an .onnx path, a run folder's model.onnx, or a
     Keras model (run folder, .keras, model.json) converted into digitrec's cache, keyed by the
     sha256 of its files. Reading never writes next to the model (its folder may be read-only)."""
-    if model is None:
+    if model is None or (str(model) == "pretrained" and not Path(model).exists()):
         path = pretrained_model_path()
         if not path.is_file():
             raise DigitrecError(f"{path}: the shipped model is missing from this installation")
@@ -161,7 +161,7 @@ class DigitAnswer:
     probabilities: list  # 10 floats
     uncertain: bool
     reason: Optional[str]  # why it is uncertain, else None
-    candidates: list  # top 3 as [digit, probability]
+    candidates: list  # the top k (default 3) as [digit, probability]
     pixels: np.ndarray  # uint8 (28, 28): what the model saw
     box: Optional[tuple] = None  # (left, top, right, bottom) in the picture's own pixels, for pictures
 
@@ -240,9 +240,12 @@ class Prediction:
 class Predictor:
     """Digits from pictures, arrays or pixels with an ONNX model (default: the shipped one)."""
 
-    def __init__(self, model=None, threshold=DEFAULT_THRESHOLD, threads: Optional[int] = None, detect=True):
+    def __init__(self, model=None, threshold=DEFAULT_THRESHOLD, threads: Optional[int] = None, detect=True, top_k=3):
         if not 0.0 <= threshold <= 1.0:
             raise DigitrecError(f"--threshold must be between 0 and 1, got {threshold}")
+        if not 1 <= top_k <= 10:
+            raise DigitrecError(f"--top-k must be between 1 and 10, got {top_k}")
+        self.top_k = top_k
         self.model_path = resolve_onnx_model(model)
         self.model = OnnxModel(self.model_path, threads=threads)
         # where the model's card lives: beside the model given, even when it was converted into the cache
@@ -259,7 +262,7 @@ class Predictor:
 
     def settings(self) -> dict:
         """What it takes to make the same Predictor in another process."""
-        return {"model": str(self.model_path), "threshold": self.threshold, "detect": self.detector is not None}
+        return {"model": str(self.model_path), "threshold": self.threshold, "detect": self.detector is not None, "top_k": self.top_k}
 
     def predict_paths(self, paths, multi=False, workers=None, engine="local", skip=None, ray_address=None):
         """Predictions for pictures, folders, list files, Kaggle CSV and IDX files, in input order,
@@ -286,7 +289,7 @@ class Predictor:
             probabilities=[float(p) for p in probabilities],
             uncertain=reason is not None,
             reason=reason,
-            candidates=[[int(d), round(float(probabilities[d]), 6)] for d in order[:3]],
+            candidates=[[int(d), round(float(probabilities[d]), 6)] for d in order[: self.top_k]],
             pixels=pixels,
             box=box,
         )

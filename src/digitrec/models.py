@@ -63,14 +63,15 @@ class ModelSpec:
     factory: Callable
     source: str  # where the architecture and recipe come from
     recipe: Recipe
+    parameters: int  # weights in the model (a test checks it against Keras): `digitrec models` needs no Keras
 
 
 MODELS: dict = {}
 
 
-def register(name, source, recipe):
+def register(name, source, recipe, parameters):
     def decorator(factory):
-        MODELS[name] = ModelSpec(name=name, factory=factory, source=source, recipe=recipe)
+        MODELS[name] = ModelSpec(name=name, factory=factory, source=source, recipe=recipe, parameters=parameters)
         return factory
 
     return decorator
@@ -100,6 +101,7 @@ def count_parameters(model) -> int:
     "keras_mnist_cnn",
     source="seeds 000/001: the Keras examples' mnist_cnn.py",
     recipe=Recipe(optimizer="adadelta", learning_rate=1.0, batch_size=128, epochs=12),
+    parameters=1_199_882,
 )
 def keras_mnist_cnn():
     """Conv 32 -> Conv 64 -> MaxPool -> Dropout 0.25 -> Dense 128 -> Dropout 0.5; 1,199,882 params."""
@@ -137,6 +139,7 @@ def keras_mnist_cnn():
         validation_fraction=0.08,
         validation_seed=7,
     ),
+    parameters=203_933,
 )
 def codeastar_cnn():
     """Conv 30 5x5 -> MaxPool -> Conv 15 3x3 -> Dropout 0.2 -> Dense 128 -> Dense 50; 203,933 params."""
@@ -163,6 +166,7 @@ def codeastar_cnn():
     "seed004_cnn",
     source="seed 004: three conv/pool blocks tutorial",
     recipe=Recipe(optimizer="adam", learning_rate=0.001, batch_size=32, epochs=10),
+    parameters=89_220,
 )
 def seed004_cnn():
     """Conv 25 -> Pool -> Conv 64 -> Pool -> Conv 64 -> Pool -> Dense 64, "same" padding; 89,220 params.
@@ -198,6 +202,7 @@ def seed004_cnn():
     "seed002_cnn",
     source="seed 002: two-conv tutorial (widths partly our choice)",
     recipe=Recipe(optimizer="adam", learning_rate=0.001, batch_size=128, epochs=10),
+    parameters=1_207_498,
 )
 def seed002_cnn():
     """Conv 32 -> Conv 64 -> MaxPool (12x12x64) -> Dropout 0.25 -> Flatten (9216) -> Dense 128 -> Dense 64.
@@ -250,6 +255,7 @@ def conv_bn_relu(filters, kernel, strides=1, padding="valid"):
     "fast",
     source="digitrec: least wall time to 99 % (batch norm, one-cycle, few FLOPs)",
     recipe=Recipe(optimizer="adam", learning_rate=0.005, batch_size=128, epochs=2, schedule="one_cycle"),
+    parameters=109_018,
 )
 def fast():
     """Conv 16 5x5 -> BN -> Pool -> Conv 32 3x3 -> BN -> Pool -> Dense 128; 109,018 params.
@@ -287,6 +293,7 @@ def fast():
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=10, zoom=0.1, shift=0.1),
     ),
+    parameters=326_826,
 )
 def best():
     """32C3-32C3-32C5S2 - 64C3-64C3-64C5S2 - 128C4, batch norm after every conv, Dropout 0.4.
@@ -330,6 +337,7 @@ def best():
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=15, zoom=0.15, shift=0.1, stroke_width=True),
     ),
+    parameters=468_778,
 )
 def robust():
     """Two blocks of two 3x3 convs (32, 64) with batch norm, Dense 128, Dropout 0.4; 468,778 params.

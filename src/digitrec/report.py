@@ -50,6 +50,19 @@ def read_run(run_dir: Path):
     return record, history
 
 
+NONE_MEANS = {"steps_per_epoch": "one pass over the training images", "limit": "all training images"}
+
+
+def shown(key, value) -> str:
+    """A config value as a reader wants it: what an unset value means rather than Python's None,
+    JSON for structures."""
+    if value is None:
+        return NONE_MEANS.get(key, "none")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
 def build_report(run_dir, data_dir=None) -> Path:
     """Write `report.html` into the run folder; returns its path."""
     from .evaluation import evaluate_on_mnist
@@ -63,8 +76,11 @@ def build_report(run_dir, data_dir=None) -> Path:
     config = record.get("config", {})
     title = f"digitrec run: {model.get('name', run_dir.name)}"
 
+    trained = files.read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
+    seconds = trained.get("train_seconds")
     cards = [
         ("test accuracy", f"{100 * metrics['test_accuracy']:.2f} %"),
+        ("training time", f"{seconds / 60:.1f} min" if seconds and seconds >= 120 else f"{seconds:.1f} s" if seconds else "not recorded"),
         ("test loss", f"{metrics['test_loss']:.4f}"),
         ("parameters", f"{model.get('parameters', 0):,}"),
         ("epochs", len(history["loss"])),
@@ -74,7 +90,7 @@ def build_report(run_dir, data_dir=None) -> Path:
         (row["digit"], f"{100 * row['precision']:.2f} %", f"{100 * row['recall']:.2f} %", f"{row['f1']:.4f}", row["support"])
         for row in metrics["per_class"]
     ]
-    config_rows = [(key, json.dumps(value) if isinstance(value, (dict, list)) else value) for key, value in config.items()]
+    config_rows = [(key, shown(key, value)) for key, value in config.items()]
     data_record = record.get("data", {})
     checksum_rows = [(name, value) for name, value in (data_record.get("files_sha256") or {}).items()]
     checksum_rows += [(f"{name} (array as trained)", value) for name, value in (data_record.get("arrays_sha256") or {}).items()]

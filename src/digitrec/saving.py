@@ -79,12 +79,22 @@ def check_object(node, name, is_layer):
 def model_folder(path) -> Path:
     """The folder that holds (or is) the model at `path`."""
     path = Path(path)
+    if str(path) == PRETRAINED and not path.exists():
+        path = resolve_model_path(path)
     return path if path.is_dir() else path.parent
 
 
+PRETRAINED = "pretrained"  # the name of the shipped model wherever a model path is asked for
+
+
 def resolve_model_path(path) -> Path:
-    """The model file meant by `path`: a run folder's model.keras, else its model.json, else model.onnx."""
+    """The model file meant by `path`: a run folder's model.keras, else its model.json, else
+    model.onnx; "pretrained" (when no such file exists) is the model shipped in the package."""
     path = Path(path)
+    if str(path) == PRETRAINED and not path.exists():
+        from .inference import pretrained_model_path
+
+        return pretrained_model_path()
     if path.is_dir():
         for candidate in (MODEL_FILE, LEGACY_ARCHITECTURE, ONNX_FILE):
             if (path / candidate).is_file():
@@ -155,12 +165,20 @@ def load_any_model(path):
     return load_model(resolved)
 
 
-def export_legacy(path, out_dir=None) -> Path:
+def refuse_to_replace(paths, overwrite):
+    """A one-line error before any work when an export would replace a file without `overwrite`."""
+    existing = [str(path) for path in paths if Path(path).exists()]
+    if existing and not overwrite:
+        raise DigitrecError(f"{existing[0]}: already exists; pass --overwrite to replace it")
+
+
+def export_legacy(path, out_dir=None, overwrite=False) -> Path:
     """Write the tutorials' `model.json` + `model.weights.h5` for the model at `path`."""
     import json
 
-    model = load_model(path)
     out_dir = Path(out_dir) if out_dir is not None else model_folder(path)
+    refuse_to_replace([out_dir / LEGACY_ARCHITECTURE, out_dir / LEGACY_WEIGHTS], overwrite)
+    model = load_model(path)
     architecture = json.loads(model.to_json())
     # the tutorials' JSON is the architecture alone; a compiled optimizer (with digitrec's
     # schedule) would only make plain Keras trip over a class it does not know
