@@ -207,3 +207,9 @@ def test_a_model_of_the_wrong_shape_is_refused_at_load(tmp_path, input_shape, ou
     path = onnx_file(tmp_path / "other.onnx", input_shape, outputs)
     with pytest.raises(DigitrecError, match=rf"other.onnx: {message}$"):
         Predictor(path)
+
+
+def test_a_run_model_card_is_named_after_its_model_and_run(run_copy):
+    card = model_card(run_copy / "model.keras")
+    assert card["name"] == f"fast ({run_copy.name})"  # not "model"
+    assert card["mnist_test_accuracy"] == card["metrics"]["test_accuracy"]

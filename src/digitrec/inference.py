@@ -53,16 +53,24 @@ SEVERAL_DIGITS = "several digits found; use --multi"
 
 
 def model_card(model_path=None) -> dict:
-    """The model card beside an ONNX model (model_card.json or a run's config/metrics), or {}."""
+    """The model card beside an ONNX model (model_card.json or a run's config/metrics), or {}.
+    Its name says which model it is: the shipped card's own, a run's registry model and folder
+    ("fast (runs/fast)"), else the file's name (or its folder's, for a file called model.*)."""
     model_path = Path(model_path) if model_path else pretrained_model_path()
     folder = model_path if model_path.is_dir() else model_path.parent
     card_path = folder / "model_card.json"
     if card_path.is_file():
         return json.loads(card_path.read_text())
-    card = {"name": model_path.stem, "path": str(model_path)}
+    card = {"name": model_path.stem if model_path.stem != "model" else folder.name, "path": str(model_path)}
     for name in ("config.json", "metrics.json"):
         if (folder / name).is_file():
             card[name.removesuffix(".json")] = json.loads((folder / name).read_text())
+    registry_name = ((card.get("config") or {}).get("model") or {}).get("name")
+    if registry_name:
+        card["name"] = f"{registry_name} ({folder.name})"
+    accuracy = (card.get("metrics") or {}).get("test_accuracy")
+    if accuracy is not None and "mnist_test_accuracy" not in card:
+        card["mnist_test_accuracy"] = accuracy
     return card
 
 
