@@ -109,7 +109,7 @@ def app_drawings(folder, count=1000):
     rng = np.random.default_rng(900)
     folder.mkdir(parents=True)
     for index in range(count):
-        scale = 4  # drawn 4x larger and shrunk: anti-aliased edges, as apps draw them
+        scale = 2  # drawn 2x larger and shrunk: anti-aliased edges, as apps draw them
         paper = tuple(int(v) for v in rng.uniform(235, 255, 3))
         image = Image.new("RGB", (1200 * scale, 900 * scale), paper)
         draw = ImageDraw.Draw(image)

@@ -93,3 +93,11 @@ def test_figures_save_as_png_without_a_display(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=120)
     assert result.stdout.split() == ["False", "False"]  # no pyplot (nothing could open a window), no TensorFlow
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_curves_of_a_recipe_that_validates_on_test_say_test_and_show_markers():
+    figure = plots.plot_curves({"loss": [0.5], "test_loss": [0.4], "accuracy": [0.8], "test_accuracy": [0.85]})
+    for axes in figure.axes:
+        labels = [line.get_label() for line in axes.get_lines()]
+        assert labels == ["training", "test (the recipe validates on it)"]
+        assert all(line.get_marker() == "o" for line in axes.get_lines())  # one epoch is a visible point

@@ -26,7 +26,9 @@ def test_run_folder_holds_model_config_history_metrics(trained_run):
     assert record["versions"]["keras"] == keras.__version__ and record["versions"]["backend"] == "tensorflow"
     assert set(record["data"]["arrays_sha256"]) == {"x_train", "y_train", "x_test", "y_test"}
     history = json.loads((run_dir / "history.json").read_text())
-    assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_seconds"}
+    # fast's recipe validates on the test set, and its history says so (not "val_")
+    assert set(history) >= {"loss", "accuracy", "test_loss", "test_accuracy", "learning_rate", "epoch_seconds"}
+    assert not any(key.startswith("val_") for key in history)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy"] == pytest.approx(trained_run.metrics["test_accuracy"])
     assert TrainConfig.from_dict(record["config"]) == TrainConfig.from_recipe("fast", epochs=2, batch_size=64, learning_rate=0.01)
@@ -95,3 +97,33 @@ def test_interrupted_run_leaves_nothing(small_mnist, tmp_path, monkeypatch):
         train(TrainConfig.from_recipe("fast", epochs=1, limit=256), mnist=small_mnist, out_dir=tmp_path / "run")
     # no run folder, no staging folder, no lock: only the checkpoint that `train --resume` continues from
     assert [path.name for path in tmp_path.iterdir()] == [".run.resume"]
+
+
+def test_kaggle_train_csv_end_to_end(small_mnist, tmp_path, capsys):
+    """Seed 003's flow from the command line: train on train.csv with an 8 % split, then write a submission."""
+    from digitrec.cli import main
+    from digitrec.data import write_kaggle_csv
+
+    (images, labels), (test_images, _) = small_mnist
+    train_csv = write_kaggle_csv(tmp_path / "train.csv", images[:1500], labels[:1500])
+    test_csv = write_kaggle_csv(tmp_path / "test.csv", test_images[:40])
+    run = tmp_path / "kaggle"
+    assert main(["train", "--model", "codeastar_cnn", "--data", str(train_csv), "--epochs", "2", "--steps-per-epoch", "15", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "codeastar_cnn: validation accuracy" in out and "train.csv has no test set" in out
+    record = json.loads((run / "config.json").read_text())
+    assert record["config"]["data"] == str(train_csv) and record["data"]["csv_sha256"]
+    assert record["config"]["validation_fraction"] == 0.08
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "test_accuracy" not in metrics and metrics["validation_accuracy"] > 0.2
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["val_accuracy"]) == 2  # a split of the training rows: "val", honestly
+    submission = tmp_path / "submission.csv"
+    assert main(["predict", str(test_csv), "--model", str(run), "--submission", str(submission)]) == 0
+    assert submission.read_text().splitlines()[0] == "ImageId,Label" and len(submission.read_text().splitlines()) == 41
+    # a recipe that validates on the test set holds out 8 % of train.csv instead
+    assert main(["train", "--model", "fast", "--data", str(train_csv), "--epochs", "1", "--out", str(tmp_path / "fast")]) == 0
+    assert json.loads((tmp_path / "fast" / "config.json").read_text())["config"]["validation"] == "split"
+    # test.csv has no labels: one line
+    assert main(["train", "--model", "fast", "--data", str(test_csv), "--out", str(tmp_path / "no")]) == 1
+    assert "has no label column" in capsys.readouterr().err

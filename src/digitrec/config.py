@@ -24,6 +24,7 @@ class TrainConfig:
     validation_seed: int  # with "split": scikit-learn's random_state for the split
     seed: int = 0  # seeds weight init, shuffling and augmentation (keras.utils.set_random_seed)
     limit: Optional[int] = None  # train on the first N training images only (smoke runs)
+    data: Optional[str] = None  # a Kaggle train.csv (label,pixel0..783) to train on instead of MNIST
 
     def __post_init__(self):
         for name in ("batch_size", "epochs"):

@@ -61,7 +61,8 @@ def plot_label_distribution(train_labels, test_labels):
 
 def plot_curves(history: dict):
     """Accuracy and loss per epoch, training vs validation, stacked (as seed 000 draws them);
-    a third panel shows the learning rate per epoch when a schedule changed it."""
+    a third panel shows the learning rate per epoch when a schedule changed it. A recipe that
+    validates on the test set (the Keras examples do) has `test_` curves, labelled so."""
     epochs = np.arange(1, len(history["loss"]) + 1)
     rates = history.get("learning_rate")
     show_rate = rates is not None and len(set(np.round(rates, 12))) > 1
@@ -72,6 +73,8 @@ def plot_curves(history: dict):
         axes.plot(epochs, history[metric], marker="o", label="training")
         if f"val_{metric}" in history:
             axes.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
+        elif f"test_{metric}" in history:
+            axes.plot(epochs, history[f"test_{metric}"], marker="o", label="test (the recipe validates on it)")
         axes.set_ylabel(label)
         axes.set_title(f"model {label}")
         axes.grid(alpha=0.3)

@@ -108,9 +108,10 @@ class Checkpointer(keras.callbacks.Callback):
     """After each epoch: the epoch's logs added to the history, and a checkpoint written
     (`checkpoints.save`) with everything a resumed run needs. Runs after the other callbacks."""
 
-    def __init__(self, folder, history, plateau=None, seconds=0.0):
+    def __init__(self, folder, history, plateau=None, seconds=0.0, validation_name="val"):
         super().__init__()
         self.folder, self.history, self.plateau = folder, history, plateau
+        self.validation_name = validation_name  # "test" when the recipe validates on the test set
         self.seconds, self.started = seconds, None
 
     def on_train_begin(self, logs=None):
@@ -118,6 +119,8 @@ class Checkpointer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
+            if key.startswith("val_"):  # Keras says "val_"; the history says what the data was
+                key = f"{self.validation_name}_{key[4:]}"
             self.history.setdefault(key, []).append(float(value))
         state = {"history": self.history, "train_seconds": self.seconds + time.perf_counter() - self.started}
         if self.plateau is not None:
@@ -229,7 +232,13 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
     test set; checkpointed into `checkpoint_dir` after each epoch, continued from `restored`
     ((state, variables path) of `checkpoints.latest`) when given."""
     data_record = {}
-    if mnist is None:
+    if config.data is not None:
+        if config.validation == "test":
+            from .errors import DigitrecError
+
+            raise DigitrecError(f"{config.data}: a Kaggle train.csv has no test set to validate on; use validation='split'")
+        mnist, data_record = kaggle_training_set(config.data)
+    elif mnist is None:
         folder = data.resolve_mnist_dir(data_dir)
         mnist, checksums = data.read_mnist_folder(folder)
         data_record = {"folder": str(folder.resolve()), "files_sha256": checksums}
@@ -270,7 +279,8 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
                                    start_step=start_epoch * config.steps_per_epoch)
     callbacks = build_callbacks(config, state.get("plateau"))
     plateau = next((c for c in callbacks if isinstance(c, ResumableReduceLROnPlateau)), None)
-    recorder = Checkpointer(checkpoint_dir, dict(state.get("history", {})), plateau, state.get("train_seconds", 0.0))
+    recorder = Checkpointer(checkpoint_dir, dict(state.get("history", {})), plateau, state.get("train_seconds", 0.0),
+                            validation_name="test" if config.validation == "test" else "val")
     fit_arguments = dict(
         epochs=config.epochs,
         initial_epoch=start_epoch,
@@ -289,22 +299,35 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
 
     if trainer is not model:
         compile_model(model)
-    test_loss, test_accuracy = model.evaluate(
-        data.scale_images(test_images), data.one_hot(test_labels), batch_size=1024, verbose=0
-    )
     images_seen = steps_per_epoch * config.batch_size * config.epochs
     if not config.steps_per_epoch:
         images_seen = len(x_train) * config.epochs
-    metrics = {
-        "test_loss": float(test_loss),
-        "test_accuracy": float(test_accuracy),
-        "train_seconds": train_seconds,
-        "train_images_per_second": images_seen / train_seconds,
-        "epochs": config.epochs,
-    }
+    metrics = {"train_seconds": train_seconds, "train_images_per_second": images_seen / train_seconds, "epochs": config.epochs}
+    if len(test_images):
+        test_loss, test_accuracy = model.evaluate(
+            data.scale_images(test_images), data.one_hot(test_labels), batch_size=1024, verbose=0
+        )
+        metrics = {"test_loss": float(test_loss), "test_accuracy": float(test_accuracy), **metrics}
+    else:  # Kaggle's train.csv: no test set beside it, so the held-out rows are the measure
+        validation_loss, validation_accuracy = model.evaluate(x_validation, y_validation, batch_size=1024, verbose=0)
+        metrics = {"validation_loss": float(validation_loss), "validation_accuracy": float(validation_accuracy), **metrics}
     if restored:
         metrics["resumed_after_epoch"] = start_epoch
     return model, history, metrics, data_record
+
+
+def kaggle_training_set(path):
+    """((images, labels), (no test images)) and a data record from Kaggle's labelled train.csv."""
+    from .errors import DigitrecError
+
+    images, labels = data.read_kaggle_csv(path)
+    if labels is None:
+        raise DigitrecError(f"{path}: has no label column; training needs Kaggle's train.csv (label,pixel0..pixel783), not test.csv")
+    if len(images) < 2:
+        raise DigitrecError(f"{path}: holds {len(images)} labelled rows; training needs more")
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    empty = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    return ((images, labels), empty), {"csv": str(Path(path).resolve()), "csv_sha256": digest}
 
 
 def run_record(model, config: TrainConfig, data_record: dict) -> dict:
