@@ -24,6 +24,7 @@ def test_run_folder_holds_model_config_history_metrics(trained_run):
     assert record["model"] == {"name": "fast", "source": record["model"]["source"], "parameters": 109_018}
     assert record["config"]["epochs"] == 2 and record["config"]["batch_size"] == 64
     assert record["versions"]["keras"] == keras.__version__ and record["versions"]["backend"] == "tensorflow"
+    assert record["versions"]["device"] == "CPU"  # no GPU here: the CPU path, as before (the gpu extra is not installed)
     assert set(record["data"]["arrays_sha256"]) == {"x_train", "y_train", "x_test", "y_test"}
     history = json.loads((run_dir / "history.json").read_text())
     # fast's recipe validates on the test set, and its history says so (not "val_")

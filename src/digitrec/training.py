@@ -183,6 +183,15 @@ def array_checksums(**arrays) -> dict:
     return {name: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() for name, a in arrays.items()}
 
 
+def training_device() -> str:
+    """Where TensorFlow trains: its first GPU when it sees one (it places the work there by
+    itself), else "CPU"."""
+    import tensorflow
+
+    gpus = tensorflow.config.list_physical_devices("GPU")
+    return f"GPU ({gpus[0].name}, {len(gpus)} in all)" if gpus else "CPU"
+
+
 def library_versions() -> dict:
     versions = {"python": platform.python_version(), "numpy": np.__version__, "keras": keras.__version__}
     versions["backend"] = keras.backend.backend()
@@ -190,6 +199,7 @@ def library_versions() -> dict:
         import tensorflow
 
         versions["tensorflow"] = tensorflow.__version__
+        versions["device"] = training_device()
     except ImportError:
         pass
     from . import __version__
