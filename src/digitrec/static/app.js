@@ -98,7 +98,9 @@ function undo() {
   if (mode !== "draw" || !strokes.length) return;
   strokes.pop();
   redraw();
-  strokes.length ? requestAnswer(true) : showEmpty();
+  if (strokes.length) return requestAnswer(true);
+  generation += 1; // nothing left: an answer still on its way is for a drawing that is gone
+  showEmpty();
 }
 
 function clearAll() {
@@ -301,6 +303,12 @@ function clearAnswer(digit) {
 }
 
 function showEmpty() {
+  pending = false; // nothing left to ask about
+  wantFinal = false;
+  if (timer) {
+    clearTimeout(timer);
+    timer = null;
+  }
   clearAnswer("?");
   setStatus("Draw a digit to start.", "none");
   announce("");
