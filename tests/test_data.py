@@ -144,6 +144,17 @@ def test_scale_images_and_one_hot():
         data.one_hot(np.array([10]))
 
 
+@pytest.mark.parametrize("count, fraction, seed", [(1000, 0.08, 7), (42000, 0.08, 2), (60000, 0.1, 0), (7, 0.5, 3)])
+def test_validation_split_is_scikit_learns(count, fraction, seed):
+    from sklearn.model_selection import train_test_split
+
+    images, labels = np.arange(count), np.arange(count) % 10
+    (train_x, train_y), (val_x, val_y) = data.train_validation_split(images, labels, fraction, seed)
+    reference_train, reference_val, reference_train_y, reference_val_y = train_test_split(images, labels, test_size=fraction, random_state=seed)
+    assert np.array_equal(train_x, reference_train) and np.array_equal(val_x, reference_val)
+    assert np.array_equal(train_y, reference_train_y) and np.array_equal(val_y, reference_val_y)
+
+
 def test_validation_split_is_deterministic_and_disjoint():
     images = np.arange(1000)
     labels = np.arange(1000) % 10

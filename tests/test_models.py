@@ -40,7 +40,13 @@ def test_model_builds_with_exact_parameters_and_softmax_rows(name):
 def test_every_model_has_a_source_and_recipe(name):
     spec = get_spec(name)
     assert spec.source and spec.recipe.epochs >= 1 and spec.recipe.batch_size >= 1
-    assert spec.recipe.describe()
+    assert spec.recipe.describe().startswith(f"{spec.recipe.optimizer} lr={spec.recipe.learning_rate:g}, batch {spec.recipe.batch_size}")
+
+
+def test_recipe_descriptions_say_everything():
+    assert get_spec("codeastar_cnn").recipe.describe() == (
+        "rmsprop lr=0.001, batch 64, 30 epochs x 640 steps, reduce-on-plateau, augment rot 10 zoom 0.1 shift 0.1, val 8% split seed 7")
+    assert get_spec("keras_mnist_cnn").recipe.describe() == "adadelta lr=1, batch 128, 12 epochs, val on test"
 
 
 def test_tutorial_recipes_are_the_tutorials():

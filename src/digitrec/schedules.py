@@ -11,8 +11,9 @@ from keras import ops
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """Cosine warm-up from max/25 to max over the first 25 % of steps, then cosine down to ~0.
 
-    Smith & Topin's one-cycle policy as in PyTorch's OneCycleLR defaults; it lets a small
-    batch-normalised CNN pass 99 % in one epoch.
+    Smith & Topin's one-cycle policy with cosine annealing and PyTorch OneCycleLR's div_factor
+    (25) and final_div_factor (1e4), but not its warm-up share (PyTorch: 30 %), and with no
+    momentum cycling: it lets a small batch-normalised CNN pass 99 % in two epochs.
     """
 
     def __init__(self, max_learning_rate, total_steps, warmup_fraction=0.25, div_factor=25.0, final_div_factor=1e4):
