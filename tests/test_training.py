@@ -35,6 +35,23 @@ def test_run_folder_holds_model_config_history_metrics(trained_run):
     assert TrainConfig.from_dict(record["config"]) == TrainConfig.from_recipe("fast", epochs=2, batch_size=64, learning_rate=0.01)
 
 
+def test_one_definition_of_the_settings():
+    import dataclasses
+
+    from digitrec.models import OPTIMIZERS, get_spec
+
+    config = TrainConfig.from_recipe("codeastar_cnn", epochs=3, seed=4)
+    assert config.recipe == dataclasses.replace(get_spec("codeastar_cnn").recipe, epochs=3)  # the registry's, overridden
+    assert config.epochs == 3 and config.seed == 4  # read through to the recipe
+    flat = config.to_dict()  # config.json stays flat, as runs have always written it
+    assert flat["epochs"] == 3 and flat["model"] == "codeastar_cnn" and "recipe" not in flat
+    with pytest.raises(DigitrecError, match="unknown optimizer 'sgd' \\(known: adadelta, rmsprop, adam\\)"):
+        TrainConfig.from_dict({**flat, "optimizer": "sgd"})  # no longer falls through to Adam
+    with pytest.raises(DigitrecError, match="unknown schedule"):
+        TrainConfig.from_recipe("fast", schedule="cosine")
+    assert set(OPTIMIZERS) == {"adadelta", "rmsprop", "adam"}
+
+
 def test_config_from_recipe_and_overrides():
     config = TrainConfig.from_recipe("codeastar_cnn", epochs=3)
     assert config.epochs == 3 and config.batch_size == 64 and config.augmentation.shift == 0.1

@@ -26,20 +26,49 @@ class Augmentation:
     stroke_width: bool = False  # also thicken or thin strokes by ~1 px at random (pens differ)
 
 
+# The one map of optimizer names: the Keras class and the settings it is built with. Keras 2's
+# Adadelta defaults, which the tutorial relied on: Keras 3 changed them and it stalls.
+OPTIMIZERS = {
+    "adadelta": ("Adadelta", {"rho": 0.95, "epsilon": 1e-7}),
+    "rmsprop": ("RMSprop", {}),
+    "adam": ("Adam", {}),
+}
+SCHEDULES = {
+    "constant": "the learning rate stays as set",
+    "one_cycle": "warm up to the learning rate, then anneal (schedules.OneCycle)",
+    "reduce_on_plateau": "divide the rate by 3.3 after 3 epochs without better validation accuracy",
+}
+VALIDATIONS = ("test", "split")
+
+
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How a registry model is trained by default; every field can be overridden per run."""
+    """How a model is trained: the registry gives each model its default, and a run's TrainConfig
+    holds one (with any overrides applied by `dataclasses.replace`). The one definition of these
+    settings; checked here, whoever makes one."""
 
-    optimizer: str  # "adadelta", "rmsprop" or "adam"
+    optimizer: str  # a key of OPTIMIZERS
     learning_rate: float  # peak learning rate for "one_cycle"
     batch_size: int
     epochs: int
     steps_per_epoch: Optional[int] = None  # None: one pass over the training images per epoch
-    schedule: str = "constant"  # "constant", "one_cycle" or "reduce_on_plateau"
+    schedule: str = "constant"  # a key of SCHEDULES
     augmentation: Optional[Augmentation] = None
     validation: str = "test"  # "test" (as seeds 000/001 do) or "split" (hold out part of train)
     validation_fraction: float = 0.0  # with "split": the held-out fraction
     validation_seed: int = 0  # with "split": scikit-learn's random_state for the split
+
+    def __post_init__(self):
+        for name in ("batch_size", "epochs"):
+            if getattr(self, name) < 1:
+                raise DigitrecError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise DigitrecError(f"--steps-per-epoch must be at least 1, got {self.steps_per_epoch}")
+        if not self.learning_rate > 0:
+            raise DigitrecError(f"--learning-rate must be positive, got {self.learning_rate}")
+        for name, known in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("validation", VALIDATIONS)):
+            if getattr(self, name) not in known:
+                raise DigitrecError(f"unknown {name} {getattr(self, name)!r} (known: {', '.join(known)})")
 
     def describe(self) -> str:
         parts = [f"{self.optimizer} lr={self.learning_rate:g}", f"batch {self.batch_size}", f"{self.epochs} epochs"]

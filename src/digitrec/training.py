@@ -73,17 +73,15 @@ class RepeatingBatches(keras.utils.PyDataset):
 
 
 def build_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """The recipe's optimizer from `models.OPTIMIZERS` (the one map of names), with its schedule."""
+    from .models import OPTIMIZERS
     from .schedules import OneCycle
 
     learning_rate = config.learning_rate
     if config.schedule == "one_cycle":
         learning_rate = OneCycle(config.learning_rate, total_steps=steps_per_epoch * config.epochs)
-    if config.optimizer == "adadelta":
-        # Keras 2's defaults, which the tutorial relied on; Keras 3 changed them and it stalls
-        return keras.optimizers.Adadelta(learning_rate=learning_rate, rho=0.95, epsilon=1e-7)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=learning_rate)
-    return keras.optimizers.Adam(learning_rate=learning_rate)
+    class_name, settings = OPTIMIZERS[config.optimizer]
+    return getattr(keras.optimizers, class_name)(learning_rate=learning_rate, **settings)
 
 
 class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
