@@ -235,44 +235,71 @@ def train(config: TrainConfig, mnist=None, data_dir=None, out_dir=None, overwrit
     return TrainResult(model=model, history=history, metrics=metrics, run_dir=run_dir)
 
 
-def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_dir=None, restored=None):
-    """(model, history, metrics, data record): the model trained with `config`, and measured on the
-    test set; checkpointed into `checkpoint_dir` after each epoch, continued from `restored`
-    ((state, variables path) of `checkpoints.latest`) when given."""
-    data_record = {}
+@dataclasses.dataclass
+class TrainingData:
+    """What a run trains, validates and is measured on, and where it came from."""
+
+    train: tuple  # (uint8 images (N, 28, 28), labels (N,))
+    validation: tuple  # the same: a split of the training rows, or the test set
+    test: tuple  # the same; empty for Kaggle's train.csv, which has no test set beside it
+    record: dict  # files and checksums, saved in config.json
+
+
+def prepare_data(config: TrainConfig, mnist=None, data_dir=None) -> TrainingData:
+    """The run's images: MNIST (given, or read from `data_dir`) or `config.data`'s Kaggle CSV,
+    limited, checksummed and split as the config says."""
+    record = {}
     if config.data is not None:
         if config.validation == "test":
             from .errors import DigitrecError
 
             raise DigitrecError(f"{config.data}: a Kaggle train.csv has no test set to validate on; use validation='split'")
-        mnist, data_record = kaggle_training_set(config.data)
+        mnist, record = kaggle_training_set(config.data)
     elif mnist is None:
         folder = data.resolve_mnist_dir(data_dir)
         mnist, checksums = data.read_mnist_folder(folder)
-        data_record = {"folder": str(folder.resolve()), "files_sha256": checksums}
-    (train_images, train_labels), (test_images, test_labels) = mnist
+        record = {"folder": str(folder.resolve()), "files_sha256": checksums}
+    (train_images, train_labels), test = mnist
     if config.limit is not None:
         train_images, train_labels = train_images[: config.limit], train_labels[: config.limit]
-    data_record["arrays_sha256"] = array_checksums(
-        x_train=train_images, y_train=train_labels, x_test=test_images, y_test=test_labels
-    )
-
+    record["arrays_sha256"] = array_checksums(x_train=train_images, y_train=train_labels, x_test=test[0], y_test=test[1])
     if config.validation == "split":
-        (train_images, train_labels), validation = data.train_validation_split(
-            train_images, train_labels, config.validation_fraction, config.validation_seed
-        )
+        train, validation = data.train_validation_split(train_images, train_labels, config.validation_fraction, config.validation_seed)
     else:
-        validation = (test_images, test_labels)
-    x_train, y_train = data.scale_images(train_images), data.one_hot(train_labels)
-    x_validation, y_validation = data.scale_images(validation[0]), data.one_hot(validation[1])
+        train, validation = (train_images, train_labels), test
+    return TrainingData(train, validation, test, record)
 
+
+def build_trainer(config: TrainConfig):
+    """(model, trainer): the registry model, and what is fitted (the model behind the recipe's
+    augmentation layers, which share nothing with it and are not saved), compiled later."""
     keras.utils.set_random_seed(config.seed)
     model = create_model(config.model)
-    trainer = model
-    if config.augmentation is not None:
-        # the augmentation layers share nothing with the model: train through them, save without
-        trainer = keras.Sequential([keras.Input(shape=model.input_shape[1:]), *augmentation_layers(config.augmentation), model])
+    if config.augmentation is None:
+        return model, model
+    return model, keras.Sequential([keras.Input(shape=model.input_shape[1:]), *augmentation_layers(config.augmentation), model])
 
+
+def measure(model, prepared: TrainingData, timing: dict) -> dict:
+    """Test loss and accuracy by `evaluation.evaluate` (the one formula `digitrec evaluate` uses
+    too), or for Kaggle's train.csv, which has no test set, the held-out rows' figures."""
+    from .evaluation import evaluate
+
+    if len(prepared.test[0]):
+        test = evaluate(model, *prepared.test)
+        return {"test_loss": test["test_loss"], "test_accuracy": test["test_accuracy"], **timing}
+    held_out = evaluate(model, *prepared.validation)
+    return {"validation_loss": held_out["test_loss"], "validation_accuracy": held_out["test_accuracy"], **timing}
+
+
+def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_dir=None, restored=None):
+    """(model, history, metrics, data record): the model trained with `config`, and measured on the
+    test set; checkpointed into `checkpoint_dir` after each epoch, continued from `restored`
+    ((state, variables path) of `checkpoints.latest`) when given."""
+    prepared = prepare_data(config, mnist, data_dir)
+    x_train, y_train = data.scale_images(prepared.train[0]), data.one_hot(prepared.train[1])
+    validation_data = (data.scale_images(prepared.validation[0]), data.one_hot(prepared.validation[1]))
+    model, trainer = build_trainer(config)
     steps_per_epoch = config.steps_per_epoch or int(np.ceil(len(x_train) / config.batch_size))
     compile_model(trainer, build_optimizer(config, steps_per_epoch))
     state, start_epoch = (restored[0], restored[0]["epoch"]) if restored else ({}, 0)
@@ -281,47 +308,27 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
 
         checkpoints.restore(trainer, restored[1])
         keras.utils.set_random_seed(config.seed + start_epoch)  # the shuffles from here on differ from the first epochs'
-    batches = None
-    if config.steps_per_epoch:
-        batches = RepeatingBatches(x_train, y_train, config.batch_size, config.steps_per_epoch, config.seed,
-                                   start_step=start_epoch * config.steps_per_epoch)
     callbacks = build_callbacks(config, state.get("plateau"))
     plateau = next((c for c in callbacks if isinstance(c, ResumableReduceLROnPlateau)), None)
     recorder = Checkpointer(checkpoint_dir, dict(state.get("history", {})), plateau, state.get("train_seconds", 0.0),
                             validation_name="test" if config.validation == "test" else "val")
-    fit_arguments = dict(
-        epochs=config.epochs,
-        initial_epoch=start_epoch,
-        validation_data=(x_validation, y_validation),
-        callbacks=[*callbacks, recorder],
-        verbose=verbose,
-    )
+    fit_arguments = dict(epochs=config.epochs, initial_epoch=start_epoch, validation_data=validation_data,
+                         callbacks=[*callbacks, recorder], verbose=verbose)
     started = time.perf_counter()
-    if start_epoch < config.epochs:
-        if batches is not None:
-            trainer.fit(batches, **fit_arguments)
-        else:
-            trainer.fit(x_train, y_train, batch_size=config.batch_size, shuffle=True, **fit_arguments)
+    if start_epoch < config.epochs and config.steps_per_epoch:
+        batches = RepeatingBatches(x_train, y_train, config.batch_size, config.steps_per_epoch, config.seed,
+                                   start_step=start_epoch * config.steps_per_epoch)
+        trainer.fit(batches, **fit_arguments)
+    elif start_epoch < config.epochs:
+        trainer.fit(x_train, y_train, batch_size=config.batch_size, shuffle=True, **fit_arguments)
     train_seconds = state.get("train_seconds", 0.0) + time.perf_counter() - started
-    history = recorder.history
 
-    if trainer is not model:
-        compile_model(model)
-    images_seen = steps_per_epoch * config.batch_size * config.epochs
-    if not config.steps_per_epoch:
-        images_seen = len(x_train) * config.epochs
-    metrics = {"train_seconds": train_seconds, "train_images_per_second": images_seen / train_seconds, "epochs": config.epochs}
-    if len(test_images):
-        test_loss, test_accuracy = model.evaluate(
-            data.scale_images(test_images), data.one_hot(test_labels), batch_size=1024, verbose=0
-        )
-        metrics = {"test_loss": float(test_loss), "test_accuracy": float(test_accuracy), **metrics}
-    else:  # Kaggle's train.csv: no test set beside it, so the held-out rows are the measure
-        validation_loss, validation_accuracy = model.evaluate(x_validation, y_validation, batch_size=1024, verbose=0)
-        metrics = {"validation_loss": float(validation_loss), "validation_accuracy": float(validation_accuracy), **metrics}
+    images_seen = (steps_per_epoch * config.batch_size if config.steps_per_epoch else len(x_train)) * config.epochs
+    timing = {"train_seconds": train_seconds, "train_images_per_second": images_seen / train_seconds, "epochs": config.epochs}
+    metrics = measure(model, prepared, timing)
     if restored:
         metrics["resumed_after_epoch"] = start_epoch
-    return model, history, metrics, data_record
+    return model, recorder.history, metrics, prepared.record
 
 
 def kaggle_training_set(path):
