@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import files
+from . import files, runs
 from .errors import DigitrecError
 
 
@@ -35,14 +35,14 @@ def saved_config(out_dir):
     from .config import TrainConfig
 
     out_dir, folder = Path(out_dir), resume_dir(out_dir)
-    if out_dir.is_dir() and (out_dir / "model.keras").is_file() and not folder.exists():
+    if out_dir.is_dir() and (out_dir / runs.MODEL).is_file() and not folder.exists():
         raise DigitrecError(f"{out_dir}: this run finished already; nothing to resume")
-    if not (folder / "config.json").is_file():
+    if not (folder / runs.CONFIG).is_file():
         raise DigitrecError(f"{out_dir}: nothing to resume (no checkpoint in {folder}); start it with --model")
     try:
-        return TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        return TrainConfig.from_dict(runs.read(folder, runs.CONFIG))
     except (ValueError, TypeError, KeyError) as error:
-        raise DigitrecError(f"{folder / 'config.json'}: not a readable checkpoint config ({error})") from None
+        raise DigitrecError(f"{folder / runs.CONFIG}: not a readable checkpoint config ({error})") from None
 
 
 def start(out_dir, config, resume=False):
@@ -55,7 +55,7 @@ def start(out_dir, config, resume=False):
         return latest(folder)
     shutil.rmtree(folder, ignore_errors=True)  # an older run's checkpoints, for a run started anew
     folder.mkdir(parents=True)
-    files.write_json(folder / "config.json", config.to_dict())
+    files.write_json(folder / runs.CONFIG, config.to_dict())
     return None
 
 

@@ -158,7 +158,9 @@ def command_train(args):
     )
     if measured == "validation":
         print("(train.csv has no test set; Kaggle scores a submission: digitrec predict test.csv --model RUN --submission FILE)")
-    print(f"saved {result.run_dir} (model.keras, config.json, history.json, metrics.json, curves.png)")
+    from . import runs
+
+    print(f"saved {result.run_dir} ({runs.listed(runs.TRAINED_FILES)})")
     if args.report:
         from .report import build_report
 
@@ -196,9 +198,11 @@ def command_evaluate(args):
     from .saving import model_folder
 
     folder = model_folder(args.path)
-    if (folder / "config.json").is_file():
-        pictures = ", confusion.png, mistakes.png, predictions.png" if args.pictures else ""
-        print(f"\nwrote {folder / 'metrics.json'}{pictures}")
+    from . import runs
+
+    if runs.is_run(folder):
+        pictures = f", {runs.listed(runs.EVALUATION_PICTURES)}" if args.pictures else ""
+        print(f"\nwrote {folder / runs.METRICS}{pictures}")
     return 0
 
 

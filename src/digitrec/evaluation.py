@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, files
+from . import data, files, runs
 
 EPSILON = 1e-7  # Keras clips probabilities to [eps, 1 - eps] in categorical cross-entropy
 
@@ -64,11 +64,9 @@ def evaluate_path(path, data_dir=None, pictures=True) -> dict:
 
     metrics, probabilities, (images, labels) = evaluate_on_mnist(path, data_dir)
     folder = model_folder(path)
-    if not (folder / "config.json").is_file():
+    if not runs.is_run(folder):
         return metrics
-    metrics_path = folder / "metrics.json"
-    previous = files.read_json(metrics_path) if metrics_path.is_file() else {}
-    files.write_json(metrics_path, {**previous, **metrics})
+    files.write_json(folder / runs.METRICS, {**runs.read(folder, runs.METRICS, {}), **metrics})
     if pictures:
         write_evaluation_pictures(folder, images, labels, probabilities, metrics)
     return metrics
@@ -88,7 +86,7 @@ def evaluate_on_mnist(path, data_dir=None, mnist=None):
 def write_evaluation_pictures(folder, images, labels, probabilities, metrics) -> list:
     from . import plots
 
-    written = [plots.save_figure(plots.plot_confusion(metrics["confusion_matrix"]), Path(folder) / "confusion.png")]
-    written.append(plots.save_figure(plots.plot_mistakes(images, labels, probabilities)[0], Path(folder) / "mistakes.png"))
-    written.append(plots.save_figure(plots.plot_predictions(images, labels, probabilities)[0], Path(folder) / "predictions.png"))
+    written = [plots.save_figure(plots.plot_confusion(metrics["confusion_matrix"]), Path(folder) / runs.CONFUSION)]
+    written.append(plots.save_figure(plots.plot_mistakes(images, labels, probabilities)[0], Path(folder) / runs.MISTAKES))
+    written.append(plots.save_figure(plots.plot_predictions(images, labels, probabilities)[0], Path(folder) / runs.PREDICTIONS))
     return written

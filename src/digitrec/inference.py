@@ -41,7 +41,9 @@ def pretrained_dir() -> Path:
 
 
 def pretrained_model_path() -> Path:
-    return pretrained_dir() / "model.onnx"
+    from .runs import ONNX
+
+    return pretrained_dir() / ONNX
 
 
 def detector_path() -> Path:
@@ -62,9 +64,11 @@ def model_card(model_path=None) -> dict:
     if card_path.is_file():
         return json.loads(card_path.read_text())
     card = {"name": model_path.stem if model_path.stem != "model" else folder.name, "path": str(model_path)}
-    for name in ("config.json", "metrics.json"):
+    from . import runs
+
+    for key, name in (("config", runs.CONFIG), ("metrics", runs.METRICS)):
         if (folder / name).is_file():
-            card[name.removesuffix(".json")] = json.loads((folder / name).read_text())
+            card[key] = runs.read(folder, name)
     registry_name = ((card.get("config") or {}).get("model") or {}).get("name")
     if registry_name:
         card["name"] = f"{registry_name} ({folder.name})"
@@ -136,7 +140,7 @@ def resolve_onnx_model(model=None) -> Path:
     path = Path(model)
     if path.suffix == ".onnx":
         return path
-    if path.is_dir() and (path / "model.onnx").is_file():
+    if path.is_dir() and (path / "model.onnx").is_file():  # runs.ONNX
         return path / "model.onnx"
     if path.is_dir() or path.suffix in (".keras", ".json"):
         from . import files

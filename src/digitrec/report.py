@@ -6,7 +6,7 @@ import html
 import json
 from pathlib import Path
 
-from . import data, files, plots
+from . import data, files, plots, runs
 from .errors import DigitrecError
 
 STYLE = """
@@ -41,12 +41,12 @@ def read_run(run_dir: Path):
     if not run_dir.is_dir():
         raise DigitrecError(f"{run_dir}: not a run folder")
     resolve_model_path(run_dir)  # raises if there is no model
-    if not (run_dir / "history.json").is_file():
+    if not (run_dir / runs.HISTORY).is_file():
         raise DigitrecError(f"{run_dir}: no history.json in this run folder (was it made by `digitrec train`?)")
-    history = files.read_json(run_dir / "history.json")
+    history = runs.read(run_dir, runs.HISTORY)
     if not isinstance(history, dict) or not history.get("loss"):
         raise DigitrecError(f"{run_dir / 'history.json'}: no per-epoch loss recorded")
-    record = files.read_json(run_dir / "config.json") if (run_dir / "config.json").is_file() else {}
+    record = runs.read(run_dir, runs.CONFIG, {})
     return record, history
 
 
@@ -76,7 +76,7 @@ def build_report(run_dir, data_dir=None) -> Path:
     config = record.get("config", {})
     title = f"digitrec run: {model.get('name', run_dir.name)}"
 
-    trained = files.read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
+    trained = runs.read(run_dir, runs.METRICS, {})
     seconds = trained.get("train_seconds")
     cards = [
         ("test accuracy", f"{100 * metrics['test_accuracy']:.2f} %"),
@@ -123,6 +123,6 @@ def build_report(run_dir, data_dir=None) -> Path:
 {table(checksum_rows, ["file", "sha256"])}
 </body></html>
 """
-    destination = run_dir / "report.html"
+    destination = run_dir / runs.REPORT
     files.write_text(destination, page)
     return destination

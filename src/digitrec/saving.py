@@ -12,10 +12,9 @@ from pathlib import Path
 from . import files
 from .errors import DigitrecError
 
-MODEL_FILE = "model.keras"
-LEGACY_ARCHITECTURE = "model.json"
-LEGACY_WEIGHTS = "model.weights.h5"
-ONNX_FILE = "model.onnx"
+from .runs import LEGACY_ARCHITECTURE, LEGACY_WEIGHTS
+from .runs import MODEL as MODEL_FILE
+from .runs import ONNX as ONNX_FILE
 
 ALLOWED_LAYERS = frozenset(
     {

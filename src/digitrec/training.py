@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from . import data, files
+from . import data, files, runs
 from .config import TrainConfig
 from .models import count_parameters, create_model, get_spec
 
@@ -360,11 +360,11 @@ def save_run(out_dir, model, config, history, metrics, data_record, overwrite=Fa
     """Write model.keras, config.json, history.json, metrics.json and curves.png; all or nothing."""
     out_dir = Path(out_dir)
     with files.atomic_directory(out_dir, overwrite=overwrite, claim=claim) as staging:
-        model.save(staging / "model.keras")
-        files.write_json(staging / "config.json", run_record(model, config, data_record))
-        files.write_json(staging / "history.json", history)
-        files.write_json(staging / "metrics.json", metrics)
+        model.save(staging / runs.MODEL)
+        files.write_json(staging / runs.CONFIG, run_record(model, config, data_record))
+        files.write_json(staging / runs.HISTORY, history)
+        files.write_json(staging / runs.METRICS, metrics)
         from . import plots  # drawn once, after training: plotting never slows an epoch
 
-        plots.save_figure(plots.plot_curves(history), staging / "curves.png")
+        plots.save_figure(plots.plot_curves(history), staging / runs.CURVES)
     return out_dir
