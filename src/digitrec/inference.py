@@ -140,8 +140,10 @@ def resolve_onnx_model(model=None) -> Path:
     path = Path(model)
     if path.suffix == ".onnx":
         return path
-    if path.is_dir() and (path / "model.onnx").is_file():  # runs.ONNX
-        return path / "model.onnx"
+    from .runs import ONNX
+
+    if path.is_dir() and (path / ONNX).is_file():
+        return path / ONNX
     if path.is_dir() or path.suffix in (".keras", ".json"):
         from . import files
         from .saving import LEGACY_WEIGHTS, resolve_model_path
