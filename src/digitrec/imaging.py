@@ -193,7 +193,14 @@ def clearest_channel(image: Image.Image, factor: int):
     red, green, blue = (np.asarray(channel, dtype=np.int16) for channel in channels[1:])
     spread = np.maximum(np.maximum(red, green), blue) - np.minimum(np.minimum(red, green), blue)
     if np.count_nonzero(spread >= 40) >= MIN_INK_PIXELS:  # colour beyond sensor noise
-        contrasts = [ink_contrast(channel) for channel in channels]
+        grey_contrast = ink_contrast(channels[0])
+        # a channel's contrast (a level minus a blur of levels) is at most its range, so a channel
+        # whose range is under 1.5x the grey's contrast cannot be chosen: not measured (dark ink
+        # on white, the usual case, skips all three); the choice is the same as measuring them all
+        contrasts = [grey_contrast] + [
+            ink_contrast(channel) if int(levels.max()) - int(levels.min()) >= 1.5 * grey_contrast else 0
+            for channel, levels in zip(channels[1:], (red, green, blue))
+        ]
         best = int(np.argmax(contrasts))
         if best > 0 and contrasts[best] >= 1.5 * contrasts[0]:
             return rgb.getchannel(best - 1), channels[best]
