@@ -393,3 +393,18 @@ def test_a_big_jpeg_photo_is_decoded_smaller_and_boxed_in_its_own_pixels():
     (digit,) = imaging.prepare(buffer.getvalue())
     left, top, right, bottom = digit.box
     assert abs(left - 2980) < 40 and abs(right - 3020) < 40 and abs(top - 1500) < 40 and abs(bottom - 3500) < 40
+
+
+def test_exif_orientation_is_applied_and_upright_pictures_are_not_copied(tmp_path):
+    from PIL import ImageDraw
+
+    upright = Image.new("L", (200, 240), 255)
+    ImageDraw.Draw(upright).line([(50, 40), (150, 40), (90, 200)], fill=0, width=12)  # a 7
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view": how a phone saves a portrait photo
+    sideways.save(tmp_path / "sideways.png", exif=exif.tobytes())
+    upright.save(tmp_path / "upright.png")
+    assert np.array_equal(imaging.read(tmp_path / "sideways.png").digits[0].pixels, imaging.read(tmp_path / "upright.png").digits[0].pixels)
+    opened = imaging.open_image(tmp_path / "upright.png")
+    assert opened.size == (200, 240) and opened.format == "PNG"  # the opened image itself, not a copy

@@ -135,6 +135,8 @@ def open_image(source, name=None) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise DigitrecError(f"{name}: truncated or corrupt image ({str(error).splitlines()[0][:120]})") from None
     try:
+        if image.getexif().get(0x0112, 1) in (None, 1):  # upright already (most pictures): no copy
+            return image
         return ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block is no reason to refuse the pixels
         return image
