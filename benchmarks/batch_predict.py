@@ -214,7 +214,7 @@ def table(r):
         f"| 1,000 drawing-app drawings of 1200×900 (plain canvas, PNG), 2 workers | **{rate(r['app_count'], r['app_2_workers']):,.0f} pictures/s** "
         f"({r['app_2_workers']['best_seconds']:.1f} s best, {r['app_2_workers']['median_seconds']:.1f} s median); peak {r['app_2_workers']['peak_mb']:.0f} MB | ≥{TARGETS['large']}/s |",
         f"| 1,000 mixed pictures of 1200×900 (paper, noisy photos, boards; PNG/JPEG), 2 workers | **{rate(large, r['large_2_workers']):,.0f} pictures/s** "
-        f"({r['large_2_workers']['best_seconds']:.1f} s); peak {r['large_2_workers']['peak_mb']:.0f} MB | none (harder than drawings: see below) |",
+        f"({r['large_2_workers']['best_seconds']:.1f} s); peak {r['large_2_workers']['peak_mb']:.0f} MB | none (harder than drawings: see above) |",
         f"| the same, 1 worker | {rate(large, r['large_1_worker']):,.0f} pictures/s | |",
         f"| {many:,} inputs | {rate(many, r['many']):,.0f} pictures/s; **peak {r['many']['peak_mb']:.0f} MB**; "
         f"{r['many']['rows']:,} rows written | ≤{TARGETS['memory_mb']} MB, complete |",
