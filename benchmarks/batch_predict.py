@@ -157,10 +157,12 @@ def main():
         app = scratch / "app"
         results["app_count"] = app_drawings(app)
         results["app_2_workers"] = best_of(args.repeats, [app], out)
+        results["app_one_core"] = decode_share(app)
         large = scratch / "large"
         results["large_count"] = large_drawings(large)
         results["large_2_workers"] = best_of(args.repeats, [large], out)
         results["large_1_worker"] = best_of(1, [large], out, "--workers", "1")
+        results["batch_sizes"] = batch_size_costs()
         many = scratch / "many"
         results["many_count"] = hwd_copies(many, 100, link=True)
         results["many"] = best_of(1, [many], out)
@@ -180,6 +182,58 @@ def main():
     print(table(results))
 
 
+BATCH_PROBE = r"""
+import json, sys, time
+import numpy as np
+from digitrec.inference import OnnxModel, detector_path, pretrained_model_path
+import digitrec.inference as inference
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+inference.BATCH = int(sys.argv[1])
+models = [OnnxModel(pretrained_model_path(), threads=1), OnnxModel(detector_path(), threads=1, outputs=2)]
+images = np.random.default_rng(0).random((2048, 28, 28, 1), dtype=np.float32)
+before = rss()
+started = time.perf_counter()
+for _ in range(3):
+    for model in models:
+        model.probabilities(images)
+print(json.dumps({"ms_per_image": (time.perf_counter() - started) / 3 / len(images) * 1000, "rss_growth_mb": rss() - before}))
+"""
+
+
+def batch_size_costs():
+    """Model and detector time per image and the process's memory growth, per ONNX Runtime batch size."""
+    import json
+    import subprocess
+
+    costs = {}
+    for size in (32, 256):
+        output = subprocess.run([sys.executable, "-c", BATCH_PROBE, str(size)], check=True, capture_output=True, text=True)
+        costs[str(size)] = json.loads(output.stdout.strip().splitlines()[-1])
+    return costs
+
+
+def decode_share(folder):
+    """Per drawing, in one process with one Predictor: milliseconds to decode the PNG alone, and to
+    read it whole (`batch.read_chunk`: decode, clean, model)."""
+    from PIL import Image
+
+    from digitrec.batch import list_inputs, read_chunk
+    from digitrec.inference import Predictor
+
+    paths = sorted(folder.iterdir())[:200]
+    started = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as image:
+            image.load()
+    decode = (time.perf_counter() - started) / len(paths) * 1000
+    predictor, items = Predictor(threads=1), list(list_inputs(paths))
+    read_chunk(predictor, items[:5])
+    started = time.perf_counter()
+    read_chunk(predictor, items)
+    return {"decode_ms": decode, "read_ms": (time.perf_counter() - started) / len(paths) * 1000}
+
+
 def measure_large_only(args):
     import json
 
@@ -189,9 +243,11 @@ def measure_large_only(args):
         out = scratch / "results.csv"
         results["app_count"] = app_drawings(scratch / "app")
         results["app_2_workers"] = best_of(args.repeats, [scratch / "app"], out)
+        results["app_one_core"] = decode_share(scratch / "app")
         results["large_count"] = large_drawings(scratch / "large")
         results["large_2_workers"] = best_of(args.repeats, [scratch / "large"], out)
         results["large_1_worker"] = best_of(1, [scratch / "large"], out, "--workers", "1")
+    results["batch_sizes"] = batch_size_costs()
     results["large_date"] = time.strftime("%Y-%m-%d %H:%M")
     write_results(RESULTS, results)
     update_readme_section("batch-predict", table(results))
@@ -216,6 +272,11 @@ def table(r):
         f"| 1,000 mixed pictures of 1200×900 (paper, noisy photos, boards; PNG/JPEG), 2 workers | **{rate(large, r['large_2_workers']):,.0f} pictures/s** "
         f"({r['large_2_workers']['best_seconds']:.1f} s); peak {r['large_2_workers']['peak_mb']:.0f} MB | none (harder than drawings: see above) |",
         f"| the same, 1 worker | {rate(large, r['large_1_worker']):,.0f} pictures/s | |",
+        f"| one drawing-app drawing on one core (200, one process) | {r['app_one_core']['read_ms']:.1f} ms read whole, "
+        f"of which {r['app_one_core']['decode_ms']:.1f} ms decoding the PNG | |",
+        "| ONNX Runtime batch size (model + detector, 1 thread, 2,048 images) | "
+        + "; ".join(f"{size}: {c['ms_per_image']:.3f} ms/image, +{c['rss_growth_mb']:.0f} MB" for size, c in r["batch_sizes"].items())
+        + " | |",
         f"| {many:,} inputs | {rate(many, r['many']):,.0f} pictures/s; **peak {r['many']['peak_mb']:.0f} MB**; "
         f"{r['many']['rows']:,} rows written | ≤{TARGETS['memory_mb']} MB, complete |",
         f"| one picture (start-up), local engine | {r['startup_local']['best_seconds']:.2f} s | |",

@@ -334,3 +334,12 @@ def test_predict_reads_standard_input_and_shows_top_k(tmp_path):
     assert empty.returncode == 1 and "standard input is empty" in empty.stdout
     mixed = subprocess.run([*command[:4], str(picture), "-"], capture_output=True, text=True, timeout=120)
     assert mixed.returncode == 1 and mixed.stderr.strip() == "digitrec: error: - (a picture on standard input) can only be given alone"
+
+
+def test_bad_top_k_and_a_missing_training_csv_are_one_line(tmp_path, capsys):
+    picture = draw_digit_file(tmp_path / "one.png", [(100, 30), (100, 170)])
+    assert main(["predict", str(picture), "--top-k", "11"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == ["digitrec: error: --top-k must be between 1 and 10, got 11"]
+    assert main(["train", "--model", "fast", "--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [f"digitrec: error: {tmp_path / 'nowhere.csv'}: no such file (--data takes Kaggle's train.csv)"]
+    assert not (tmp_path / "run").exists()

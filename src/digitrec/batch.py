@@ -286,8 +286,9 @@ def receive_frame(stream):
     head = stream.read(8)
     if len(head) < 8:
         raise EOFError
-    data = stream.read(int.from_bytes(head, "little"))
-    if len(data) < int.from_bytes(head, "little"):
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) < size:
         raise EOFError
     return pickle.loads(data)
 
@@ -298,14 +299,11 @@ def worker_main():
     ONNX Runtime gets one thread: the processes are the parallelism."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:  # Linux: end with the parent, even after kill -9
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
     from .inference import Predictor
+    from .supervisor import die_with_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # even after kill -9 of the parent
 
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames on the pipe
