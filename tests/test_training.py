@@ -145,3 +145,24 @@ def test_kaggle_train_csv_end_to_end(small_mnist, tmp_path, capsys):
     # test.csv has no labels: one line
     assert main(["train", "--model", "fast", "--data", str(test_csv), "--out", str(tmp_path / "no")]) == 1
     assert "has no label column" in capsys.readouterr().err
+
+
+def test_progress_bar_inside_each_epoch_and_a_line_per_epoch(small_mnist, capsys):
+    config = TrainConfig.from_recipe("fast", epochs=2, limit=1024, batch_size=128)
+    for verbose in (1, 2):
+        train(config, mnist=small_mnist, verbose=verbose)
+        text = capsys.readouterr().out
+        lines = [line.rsplit("\r\x1b[K", 1)[-1] for line in text.split("\n") if line]
+        assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]], lines
+        for line in lines:  # the epoch's line: time, speed, and the validation figures named "test_"
+            assert " s " in line and "images/s" in line and "test_accuracy" in line and "val_" not in line
+        if verbose == 1:  # the last step of an epoch is always drawn, whatever the throttle
+            first_epoch = text.split("\n")[0]
+            assert "[" in first_epoch and " 8/8 " in first_epoch and "ETA 0:00" in first_epoch and "images/s" in first_epoch
+        else:
+            assert "\r" not in text and "ETA" not in text
+
+
+def test_silent_by_default(small_mnist, capsys):
+    train(TrainConfig.from_recipe("fast", epochs=1, limit=256), mnist=small_mnist)
+    assert capsys.readouterr().out == ""
