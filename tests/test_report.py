@@ -25,7 +25,7 @@ def report(trained_run, mnist_dir, tmp_path_factory):
 def test_report_is_self_contained_and_says_what_the_run_is(report, trained_run):
     page = report.read_text()
     assert "<title>digitrec run: fast</title>" in page
-    assert "109,018" in page  # parameters shown
+    assert "81,498" in page  # parameters shown
     assert re.search(r"test accuracy<b>\d+\.\d\d %</b>", page)
     assert page.count('src="data:image/png;base64,') == 6
     # nothing is fetched from anywhere: no external src or href

@@ -119,7 +119,8 @@ def command_train(args):
         given = [flag for flag, value in (("--model", args.model), ("--out", args.out), ("--epochs", args.epochs),
                                           ("--batch-size", args.batch_size), ("--learning-rate", args.learning_rate),
                                           ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
-                                          ("--overwrite", args.overwrite), ("--data", args.data)) if value]
+                                          ("--overwrite", args.overwrite), ("--data", args.data),
+                                          ("--validation-split", args.validation_split)) if value]
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         config = saved_config(args.resume)
@@ -129,7 +130,11 @@ def command_train(args):
         if not args.model:
             raise DigitrecError("train needs --model NAME (see `digitrec models`), or --resume RUN to continue a killed run")
         extra = {}
-        if args.data:
+        if args.validation_split is not None:
+            if not 0 < args.validation_split < 1:
+                raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {args.validation_split:g}")
+            extra.update(validation="split", validation_fraction=args.validation_split)
+        if args.data and not extra:
             from .models import get_spec
 
             if not os.path.isfile(args.data):
@@ -203,6 +208,84 @@ def command_evaluate(args):
     if runs.is_run(folder):
         pictures = f", {runs.listed(runs.EVALUATION_PICTURES)}" if args.pictures else ""
         print(f"\nwrote {folder / runs.METRICS}{pictures}")
+    return 0
+
+
+def command_ensemble(args):
+    quiet_tensorflow()
+    from pathlib import Path
+
+    from . import runs
+    from .ensemble import build_ensemble
+
+    members = list(args.members)
+    if args.train:
+        from .multirun import member_jobs
+
+        if members:
+            raise DigitrecError("give member runs or --train MODEL, not both")
+        if len(args.seeds) < 2 or len(set(args.seeds)) != len(args.seeds):
+            raise DigitrecError(f"--seeds needs at least 2 different seeds, got {' '.join(map(str, args.seeds))}")
+        if Path(args.out).exists() and not args.overwrite:  # refused now, not after hours of training
+            raise DigitrecError(f"{args.out}: already exists; choose another --out or pass --overwrite")
+        jobs = member_jobs(args.train, args.seeds, epochs=args.epochs, limit=args.limit)
+        root = Path(args.out).parent / f"{Path(args.out).name}-members"
+        summaries = train_jobs(args, jobs, root)
+        members = [row["run"] for row in summaries]
+    elif any(value is not None for value in (args.epochs, args.limit)) or args.engine != "local":
+        raise DigitrecError("--epochs, --limit and --engine are for training members (--train MODEL)")
+    metrics = build_ensemble(members, args.out, overwrite=args.overwrite, data_dir=args.data_dir)
+    width = max(len(row["path"]) for row in metrics["members"])
+    print(f"{'member':<{width}}  {'model':<16} test accuracy")
+    for row in metrics["members"]:
+        print(f"{row['path']:<{width}}  {row['model']:<16} {percent(row['test_accuracy']):>13}")
+    print(f"members: mean {percent(metrics['members_mean_accuracy'])} ± {100 * metrics['members_std_accuracy']:.2f} (standard deviation)")
+    print(f"ensemble of {len(metrics['members'])}: test accuracy {percent(metrics['test_accuracy'])}, test loss {metrics['test_loss']:.4f}")
+    print(f"saved {args.out} ({runs.listed((runs.MODEL, runs.CONFIG, runs.METRICS))})")
+    return 0
+
+
+def train_jobs(args, jobs, root):
+    """Train `jobs` (multirun.Job) into `root` as the command's --engine, --workers and
+    --ray-address say, with a line per run as it is planned and a table at the end."""
+    import time
+
+    from .multirun import run_jobs
+
+    where = "Ray" if args.engine == "ray" else "this machine"
+    print(f"training {len(jobs)} runs into {root} on {where}", flush=True)
+    started = time.perf_counter()
+    summaries = run_jobs(jobs, root, engine=args.engine, workers=args.workers, address=args.ray_address, data_dir=args.data_dir)
+    print(f"trained {len(jobs)} runs in {time.perf_counter() - started:.0f} s", flush=True)
+    return summaries
+
+
+def command_sweep(args):
+    import csv
+    import io
+    from pathlib import Path
+
+    from .files import write_text
+    from .multirun import sweep_jobs
+
+    grid = {"learning_rate": args.learning_rate, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seeds}
+    jobs = sweep_jobs(args.model, grid, limit=args.limit, validation_split=args.validation_split)
+    if len(jobs) < 2:
+        raise DigitrecError("a sweep needs at least two settings: give several values to --learning-rate, --epochs, --batch-size or --seeds")
+    summaries = train_jobs(args, jobs, Path(args.out))
+    summaries.sort(key=lambda row: -row["validation_accuracy"])
+    columns = ["name", *[key for key, values in grid.items() if values], "validation_accuracy", "train_seconds", "run"]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(summaries)
+    table = Path(args.out) / "sweep.csv"
+    write_text(table, text.getvalue())
+    width = max(len(row["name"]) for row in summaries)
+    print(f"{'run':<{width}}  validation accuracy  training")
+    for row in summaries:
+        print(f"{row['name']:<{width}}  {percent(row['validation_accuracy']):>19}  {row['train_seconds']:>6.1f} s")
+    print(f"validated on {100 * args.validation_split:g} % of the training images held out (never the test set); wrote {table}")
     return 0
 
 
@@ -509,6 +592,7 @@ def build_parser():
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (default: refuse)")
     train.add_argument("--data-dir", help=data_help)
     train.add_argument("--data", metavar="TRAIN_CSV", help="train on Kaggle's train.csv instead of MNIST (8 %% held out when the recipe validates on the test set)")
+    train.add_argument("--validation-split", type=positive_float, metavar="FRACTION", help="hold out this fraction of the training images to validate on (default: the recipe's choice)")
     train.add_argument("--report", action="store_true", help="also write report.html into the run folder (default: off)")
     train.set_defaults(run=command_train)
 
@@ -523,6 +607,35 @@ def build_parser():
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of tables (default: off)")
     evaluate.add_argument("--no-pictures", dest="pictures", action="store_false", help="skip confusion.png, mistakes.png, predictions.png (default: draw them)")
     evaluate.set_defaults(run=command_evaluate)
+
+    def engine_arguments(command):
+        command.add_argument("--engine", choices=["local", "ray"], default="local", help="local: training processes here; ray: Ray tasks, pip install 'digitrec[cluster]' (default: local)")
+        command.add_argument("--workers", type=positive_int, help="runs trained at once (default: one per CPU, at most the number of runs)")
+        command.add_argument("--ray-address", help="Ray cluster to join with --engine ray (default: $RAY_ADDRESS, else a local Ray)")
+        command.add_argument("--limit", type=positive_int, help="train on the first N training images only (default: all)")
+
+    ensemble = commands.add_parser("ensemble", help="join trained models into one that averages their probabilities")
+    ensemble.add_argument("members", nargs="*", metavar="MODEL", help="run folders, .keras files or model.json pairs (at least 2)")
+    ensemble.add_argument("--train", choices=list(MODELS), metavar="MODEL", help="train the members first: this registry model, once per --seeds")
+    ensemble.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="with --train: the members' seeds (default: 0 1 2 3 4)")
+    ensemble.add_argument("--epochs", type=positive_int, help="with --train: epochs (default: the recipe's)")
+    engine_arguments(ensemble)
+    ensemble.add_argument("--out", required=True, help="run folder to create for the ensemble (trained members go to OUT-members/)")
+    ensemble.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (default: refuse)")
+    ensemble.add_argument("--data-dir", help=data_help)
+    ensemble.set_defaults(run=command_ensemble)
+
+    sweep = commands.add_parser("sweep", help="train a model with several settings and compare them on held-out training images")
+    sweep.add_argument("--model", required=True, choices=list(MODELS), help="registry name (see `digitrec models`)")
+    sweep.add_argument("--learning-rate", type=positive_float, nargs="+", help="(peak) learning rates to try (default: the recipe's)")
+    sweep.add_argument("--epochs", type=positive_int, nargs="+", help="epochs to try (default: the recipe's)")
+    sweep.add_argument("--batch-size", type=positive_int, nargs="+", help="batch sizes to try (default: the recipe's)")
+    sweep.add_argument("--seeds", type=int, nargs="+", help="seeds to try (default: 0)")
+    sweep.add_argument("--validation-split", type=positive_float, default=0.08, metavar="FRACTION", help="fraction of the training images held out to compare on (default: 0.08)")
+    engine_arguments(sweep)
+    sweep.add_argument("--out", required=True, help="folder for the runs and sweep.csv")
+    sweep.add_argument("--data-dir", help=data_help)
+    sweep.set_defaults(run=command_sweep)
 
     export = commands.add_parser("export", help="write the model in another format")
     export.add_argument("path", help="run folder or .keras file")
@@ -595,4 +708,11 @@ def main(argv=None) -> int:
 
 
 def entry_point():
-    sys.exit(main())
+    code = main()
+    if "tensorflow" in sys.modules:
+        # TensorFlow's teardown at exit takes over a second (measured 1.4 s after `train --model
+        # fast`) and does nothing a finished command needs: every file is written and closed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

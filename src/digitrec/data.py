@@ -254,7 +254,9 @@ def scale_images(images: np.ndarray) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., np.newaxis]
-    return images.astype(np.float32) / 255.0
+    scaled = images.astype(np.float32)
+    scaled /= np.float32(255.0)  # in place: one float copy of the data set, not two
+    return scaled
 
 
 def one_hot(labels: np.ndarray, num_classes=NUM_CLASSES) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Export a trained Keras model to ONNX, so inference needs only ONNX Runtime and NumPy.
 
-The converter walks a Sequential model layer by layer and writes the equivalent ONNX nodes with
+The converter walks a Sequential model (or each member of an `ensemble`, then takes their mean)
+layer by layer and writes the equivalent ONNX nodes with
 `onnx.helper`: it covers every layer the registry uses (Conv2D, pooling, batch norm, dense,
 activations, flatten, dropout) and refuses anything else by name. Keras is channels-last and
 ONNX's Conv is channels-first, so the graph transposes once after the input and back before
@@ -131,13 +132,19 @@ def keras_to_onnx(model):
     import keras
     from onnx import TensorProto, checker, helper
 
-    if not isinstance(model, keras.Sequential):
-        raise DigitrecError(f"model {model.name!r}: only Sequential models export to ONNX here")
+    from .ensemble import is_ensemble, members_of
+
+    if not (isinstance(model, keras.Sequential) or is_ensemble(model)):
+        raise DigitrecError(f"model {model.name!r}: only Sequential models and ensembles of them export to ONNX here")
     graph = GraphBuilder()
     height, width, channels = model.input_shape[1:]
-    tensor, layout, spatial = INPUT_NAME, "NHWC", (height, width)
-    for layer in model.layers:
-        tensor, layout, spatial = convert_layer(graph, layer, tensor, layout, spatial)
+    outputs = []
+    for member in members_of(model):  # an ensemble: every member reads the input, then their mean
+        tensor, layout, spatial = INPUT_NAME, "NHWC", (height, width)
+        for layer in member.layers:
+            tensor, layout, spatial = convert_layer(graph, layer, tensor, layout, spatial)
+        outputs.append(tensor)
+    tensor = outputs[0] if len(outputs) == 1 else graph.node("Mean", outputs)
     graph.nodes.append(helper.make_node("Identity", [tensor], [OUTPUT_NAME], name="output"))
     onnx_graph = helper.make_graph(
         graph.nodes,

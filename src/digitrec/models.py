@@ -57,6 +57,8 @@ class Recipe:
     validation: str = "test"  # "test" (as seeds 000/001 do) or "split" (hold out part of train)
     validation_fraction: float = 0.0  # with "split": the held-out fraction
     validation_seed: int = 0  # with "split": scikit-learn's random_state for the split
+    beta_1: Optional[float] = None  # Adam's first-moment decay; None: Keras's default (0.9)
+    label_smoothing: float = 0.0  # categorical cross-entropy's label smoothing
 
     def __post_init__(self):
         for name in ("batch_size", "epochs"):
@@ -66,16 +68,23 @@ class Recipe:
             raise DigitrecError(f"--steps-per-epoch must be at least 1, got {self.steps_per_epoch}")
         if not self.learning_rate > 0:
             raise DigitrecError(f"--learning-rate must be positive, got {self.learning_rate}")
+        if self.beta_1 is not None and (self.optimizer != "adam" or not 0 <= self.beta_1 < 1):
+            raise DigitrecError(f"beta_1 {self.beta_1} needs the adam optimizer and a value in [0, 1)")
+        if not 0 <= self.label_smoothing < 1:
+            raise DigitrecError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         for name, known in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("validation", VALIDATIONS)):
             if getattr(self, name) not in known:
                 raise DigitrecError(f"unknown {name} {getattr(self, name)!r} (known: {', '.join(known)})")
 
     def describe(self) -> str:
-        parts = [f"{self.optimizer} lr={self.learning_rate:g}", f"batch {self.batch_size}", f"{self.epochs} epochs"]
+        parts = [f"{self.optimizer} lr={self.learning_rate:g}" + (f" beta_1={self.beta_1:g}" if self.beta_1 is not None else ""),
+                 f"batch {self.batch_size}", f"{self.epochs} epoch" + ("s" if self.epochs != 1 else "")]
         if self.steps_per_epoch:
             parts[-1] += f" x {self.steps_per_epoch} steps"
         if self.schedule != "constant":
             parts.append(self.schedule.replace("_", "-"))
+        if self.label_smoothing:
+            parts.append(f"label smoothing {self.label_smoothing:g}")
         if self.augmentation:
             a = self.augmentation
             parts.append(f"augment rot {a.rotation_degrees:g} zoom {a.zoom:g} shift {a.shift:g}" + (" stroke" if a.stroke_width else ""))
@@ -294,18 +303,26 @@ def conv_bn_relu(filters, kernel, strides=1, padding="valid"):
     ]
 
 
+# Our recipes hold out 8 % of the training images (the Kaggle tutorial's fraction) to validate on:
+# nothing in them is chosen or stopped on the test set, which only measures the finished model.
+OUR_SPLIT = dict(validation="split", validation_fraction=0.08, validation_seed=0)
+
+
 @register(
     "fast",
-    source="digitrec: least wall time to 99 % (batch norm, one-cycle, few FLOPs)",
-    recipe=Recipe(optimizer="adam", learning_rate=0.005, batch_size=128, epochs=2, schedule="one_cycle"),
-    parameters=109_018,
+    source="digitrec: least wall time to 99 % (batch norm, one-cycle, one epoch)",
+    recipe=Recipe(optimizer="adam", learning_rate=0.015, beta_1=0.8, batch_size=256, epochs=1, schedule="one_cycle",
+                  label_smoothing=0.1, **OUR_SPLIT),
+    parameters=81_498,
 )
 def fast():
-    """Conv 16 5x5 -> BN -> Pool -> Conv 32 3x3 -> BN -> Pool -> Dense 128; 109,018 params.
+    """Conv 16 5x5 -> BN -> Pool -> Conv 32 3x3 -> BN -> Conv 32 3x3 -> BN -> Pool -> Dense 128; 81,498 params.
 
-    Recipe chosen by a sweep on this 2-core CPU (seeds 0-2): one epoch lands at 98.9-99.06 %
-    whatever the batch (64-256) or peak rate (0.003-0.01), too close to 99 % to promise; two
-    epochs at batch 128, peak 0.005 reached 99.17 % in 15 s of training.
+    One epoch of 216 steps of 256 images. Chosen by a sweep on this 2-core CPU, seeds 0-2, trained
+    on 55,200 images: the two-conv net of the first version landed at 98.87-98.92 % after one
+    epoch whatever the batch, peak rate, beta_1 or label smoothing; a second 3x3 conv of 32
+    filters (few FLOPs at 12x12) with peak 0.015, Adam beta_1 0.8 and label smoothing 0.1
+    reached 99.05-99.22 % in 6.3-6.9 s of training. `benchmarks/fast_training.py` measures it.
     """
     import keras
     from keras import layers
@@ -313,10 +330,11 @@ def fast():
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE),
-            *conv_bn_relu(16, 5),
-            layers.MaxPooling2D(pool_size=(2, 2)),
-            *conv_bn_relu(32, 3),
-            layers.MaxPooling2D(pool_size=(2, 2)),
+            *conv_bn_relu(16, 5),  # 24x24
+            layers.MaxPooling2D(pool_size=(2, 2)),  # 12x12
+            *conv_bn_relu(32, 3),  # 10x10
+            *conv_bn_relu(32, 3),  # 8x8
+            layers.MaxPooling2D(pool_size=(2, 2)),  # 4x4
             layers.Flatten(),
             layers.Dense(128, activation="relu"),
             layers.Dense(NUM_CLASSES, activation="softmax"),
@@ -335,6 +353,7 @@ def fast():
         epochs=20,
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=10, zoom=0.1, shift=0.1),
+        **OUR_SPLIT,
     ),
     parameters=326_826,
 )
@@ -343,7 +362,8 @@ def best():
 
     After Chris Deotte's Kaggle study of MNIST architectures (batch norm before relu here): strided
     5x5 convolutions instead of max pooling, and a 4x4 convolution that reads the whole 4x4 map
-    into 128 features; 326,826 params. With the recipe above: 99.64 % (seed 0) and 99.62 % (seed 1).
+    into 128 features; 326,826 params. With the recipe above, before it held out 8 % to validate
+    on (so trained on all 60,000 images): 99.64 % (seed 0) and 99.62 % (seed 1).
     The two-block net `robust` keeps reached 99.55-99.62 % with this recipe, too close to 99.6 %.
     """
     import keras
@@ -379,6 +399,7 @@ def best():
         epochs=15,
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=15, zoom=0.15, shift=0.1, stroke_width=True),
+        **OUR_SPLIT,
     ),
     parameters=468_778,
 )

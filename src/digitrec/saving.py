@@ -20,7 +20,7 @@ ALLOWED_LAYERS = frozenset(
     {
         "InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D",
         "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense", "Dropout", "SpatialDropout2D", "Flatten",
-        "Reshape", "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax",
+        "Reshape", "Average", "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax",
         "Rescaling", "ZeroPadding2D", "Add", "Concatenate", "RandomRotation", "RandomZoom", "RandomTranslation",
     }
 )

@@ -81,6 +81,8 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int):
     if config.schedule == "one_cycle":
         learning_rate = OneCycle(config.learning_rate, total_steps=steps_per_epoch * config.epochs)
     class_name, settings = OPTIMIZERS[config.optimizer]
+    if config.beta_1 is not None:
+        settings = {**settings, "beta_1": config.beta_1}
     return getattr(keras.optimizers, class_name)(learning_rate=learning_rate, **settings)
 
 
@@ -241,8 +243,9 @@ def augmentation_layers(augmentation):
     ]
 
 
-def compile_model(model, optimizer="adam"):
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+def compile_model(model, optimizer="adam", label_smoothing=0.0):
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if label_smoothing else "categorical_crossentropy"
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     return model
 
 
@@ -370,7 +373,7 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
     validation_data = (data.scale_images(prepared.validation[0]), data.one_hot(prepared.validation[1]))
     model, trainer = build_trainer(config)
     steps_per_epoch = config.steps_per_epoch or int(np.ceil(len(x_train) / config.batch_size))
-    compile_model(trainer, build_optimizer(config, steps_per_epoch))
+    compile_model(trainer, build_optimizer(config, steps_per_epoch), config.label_smoothing)
     state, start_epoch = (restored[0], restored[0]["epoch"]) if restored else ({}, 0)
     if restored:
         from . import checkpoints

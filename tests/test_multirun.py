@@ -1,0 +1,126 @@
+"""Several runs at once: ensemble members and sweeps, on this machine and on a local 2-CPU Ray."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from digitrec.cli import main
+from digitrec.errors import DigitrecError
+from digitrec.multirun import Job, member_jobs, run_jobs, sweep_jobs
+
+pytest.importorskip("ray")
+
+
+def cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "digitrec", *map(str, args)], capture_output=True, text=True, **kwargs)
+
+
+def test_jobs_are_named_after_what_they_change():
+    assert [job.name for job in member_jobs("fast", [0, 1], epochs=1)] == ["fast-seed0", "fast-seed1"]
+    jobs = sweep_jobs("fast", {"learning_rate": [0.005, 0.01], "epochs": [1, 2], "batch_size": None}, validation_split=0.08)
+    assert [job.name for job in jobs] == ["fast-learningrate0.005-epochs1", "fast-learningrate0.005-epochs2",
+                                          "fast-learningrate0.01-epochs1", "fast-learningrate0.01-epochs2"]
+    assert dict(jobs[0].overrides) == {"learning_rate": 0.005, "epochs": 1, "validation_split": 0.08}
+
+
+def test_ray_members_make_the_same_ensemble_as_the_same_runs_locally(mnist_dir, tmp_path):
+    out = tmp_path / "ray-ensemble"
+    finished = cli("ensemble", "--train", "fast", "--seeds", 0, 1, "--epochs", 1, "--limit", 2000, "--engine", "ray",
+                   "--workers", 2, "--out", out, "--data-dir", mnist_dir, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    assert "training 2 runs" in finished.stdout and "ensemble of 2: test accuracy" in finished.stdout
+    members = [tmp_path / "ray-ensemble-members" / f"fast-seed{seed}" for seed in (0, 1)]
+    for member in members:
+        config = json.loads((member / "config.json").read_text())["config"]
+        assert (config["seed"], config["epochs"], config["limit"]) == (members.index(member), 1, 2000)
+    local = tmp_path / "local-ensemble"
+    assert main(["ensemble", *map(str, members), "--out", str(local), "--data-dir", str(mnist_dir)]) == 0
+    from digitrec.saving import load_model
+
+    images = np.random.default_rng(1).random((64, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(load_model(out)(images)), np.asarray(load_model(local)(images)))
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] == json.loads((local / "metrics.json").read_text())["test_accuracy"]
+
+
+def training_process(name):
+    """The pid of the `digitrec train` process writing run `name`, and its parent's, or None."""
+    from pathlib import Path
+
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        words = [word.decode(errors="replace") for word in args]
+        if "digitrec" in words and "train" in words and any(word.endswith(f"/{name}") for word in words):
+            ppid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+            return int(entry.name), ppid
+    return None
+
+
+def test_a_killed_ray_worker_is_retried_and_its_run_continues(mnist_dir, tmp_path):
+    out = tmp_path / "e"
+    command = [sys.executable, "-m", "digitrec", "ensemble", "--train", "fast", "--seeds", "0", "1", "--epochs", "3",
+               "--limit", "3000", "--engine", "ray", "--workers", "2", "--out", str(out), "--data-dir", str(mnist_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    latest = tmp_path / "e-members" / ".fast-seed0.resume" / "latest"
+    deadline = time.monotonic() + 300
+    while not latest.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    found = training_process("fast-seed0")
+    assert found, "the member's training process was not found"
+    from pathlib import Path
+
+    assert b"train_job" in Path(f"/proc/{found[1]}/cmdline").read_bytes()  # its parent is the Ray worker
+    os.kill(found[1], signal.SIGKILL)  # the Ray worker running the task; its `digitrec train` dies with it
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    history = json.loads((tmp_path / "e-members" / "fast-seed0" / "history.json").read_text())
+    assert len(history["loss"]) == 3  # the retry continued the killed run (or ran it again) to the end
+    leftovers = [path.name for path in (tmp_path / "e-members").iterdir() if path.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_a_failing_member_is_one_line_and_finished_runs_are_kept(mnist_dir, tmp_path):
+    finished = cli("ensemble", "--train", "fast", "--seeds", 0, 1, "--epochs", 1, "--limit", 500, "--out", tmp_path / "e",
+                   "--data-dir", tmp_path / "no-mnist-here", timeout=300)
+    assert finished.returncode == 1
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1 and "fast-seed" in lines[0] and "training failed" in lines[0] and "Traceback" not in finished.stderr
+    assert not (tmp_path / "e").exists()
+
+
+def test_a_finished_run_is_not_trained_again_unless_its_settings_differ(small_mnist, mnist_dir, tmp_path):
+    jobs = [Job("a", "fast", (("seed", 0), ("epochs", 1), ("limit", 600))), Job("b", "fast", (("seed", 1), ("epochs", 1), ("limit", 600)))]
+    first = run_jobs(jobs, tmp_path, workers=2, data_dir=mnist_dir)
+    modified = (tmp_path / "a" / "model.keras").stat().st_mtime_ns
+    again = run_jobs(jobs, tmp_path, workers=2, data_dir=mnist_dir)
+    assert again == first and (tmp_path / "a" / "model.keras").stat().st_mtime_ns == modified
+    with pytest.raises(DigitrecError, match="trained with limit 600, not 700"):
+        run_jobs([Job("a", "fast", (("seed", 0), ("epochs", 1), ("limit", 700)))], tmp_path, data_dir=mnist_dir)
+
+
+def test_sweep_compares_on_held_out_training_images(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--model", "keras_mnist_cnn", "--learning-rate", "0.5", "1.0", "--epochs", "1", "--limit", "1000",
+                 "--out", str(out), "--data-dir", str(mnist_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "never the test set" in printed
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [row["name"] for row in rows] == sorted([row["name"] for row in rows], key=lambda n: -float(
+        next(r["validation_accuracy"] for r in rows if r["name"] == n)))
+    assert {row["learning_rate"] for row in rows} == {"0.5", "1.0"}
+    for row in rows:
+        config = json.loads((out / row["name"] / "config.json").read_text())["config"]
+        # keras_mnist_cnn's recipe validates on the test set; a sweep holds out 8 % instead
+        assert (config["validation"], config["validation_fraction"]) == ("split", 0.08)
+        history = json.loads((out / row["name"] / "history.json").read_text())
+        assert float(row["validation_accuracy"]) == pytest.approx(history["val_accuracy"][-1])
