@@ -19,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[train,serve,cluster,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[train,serve,cluster,distributed,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

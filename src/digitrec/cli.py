@@ -124,7 +124,13 @@ def command_train(args):
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         config = saved_config(args.resume)
-        result = train(config, data_dir=args.data_dir, out_dir=args.resume, verbose=verbose, resume=True)
+        if args.engine == "ray":
+            from .parallel import train_data_parallel
+
+            result = train_data_parallel(config, args.workers or 2, args.resume, data_dir=args.data_dir, verbose=verbose,
+                                         resume=True, address=args.ray_address)
+        else:
+            result = train(config, data_dir=args.data_dir, out_dir=args.resume, verbose=verbose, resume=True)
         args.model = config.model
     else:
         if not args.model:
@@ -154,7 +160,15 @@ def command_train(args):
             **extra,
         )
         out_dir = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-        result = train(config, data_dir=args.data_dir, out_dir=out_dir, overwrite=args.overwrite, verbose=verbose)
+        if args.engine == "ray":
+            from .parallel import train_data_parallel
+
+            result = train_data_parallel(config, args.workers or 2, out_dir, data_dir=args.data_dir, overwrite=args.overwrite,
+                                         verbose=verbose, address=args.ray_address)
+        else:
+            if args.workers or args.ray_address:
+                raise DigitrecError("--workers and --ray-address are for data-parallel training: add --engine ray")
+            result = train(config, data_dir=args.data_dir, out_dir=out_dir, overwrite=args.overwrite, verbose=verbose)
     metrics = result.metrics
     measured = "test" if "test_accuracy" in metrics else "validation"
     print(
@@ -593,6 +607,9 @@ def build_parser():
     train.add_argument("--data-dir", help=data_help)
     train.add_argument("--data", metavar="TRAIN_CSV", help="train on Kaggle's train.csv instead of MNIST (8 %% held out when the recipe validates on the test set)")
     train.add_argument("--validation-split", type=positive_float, metavar="FRACTION", help="hold out this fraction of the training images to validate on (default: the recipe's choice)")
+    train.add_argument("--engine", choices=["local", "ray"], default="local", help="local: this process; ray: data-parallel on Ray workers (Keras on PyTorch), pip install 'digitrec[cluster,distributed]' (default: local)")
+    train.add_argument("--workers", type=positive_int, help="with --engine ray: workers sharing each batch (default: 2)")
+    train.add_argument("--ray-address", help="with --engine ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")
     train.add_argument("--report", action="store_true", help="also write report.html into the run folder (default: off)")
     train.set_defaults(run=command_train)
 
@@ -680,7 +697,7 @@ def build_parser():
 # the optional extras (pyproject.toml) and the modules that tell one is missing
 EXTRA_FOR_MODULE = {
     "keras": "train", "tensorflow": "train", "h5py": "train", "onnx": "train", "matplotlib": "train",
-    "ray": "cluster", "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "multipart": "serve", "python_multipart": "serve",
+    "ray": "cluster", "torch": "distributed", "fastapi": "serve", "uvicorn": "serve", "starlette": "serve", "multipart": "serve", "python_multipart": "serve",
 }
 
 

@@ -41,9 +41,10 @@ class RepeatingBatches(keras.utils.PyDataset):
     batches an uninterrupted one would have.
     """
 
-    def __init__(self, images, labels, batch_size, steps_per_epoch, seed, start_step=0):
+    def __init__(self, images, labels, batch_size, steps_per_epoch, seed, start_step=0, shard=(0, 1)):
         super().__init__()
         self.images, self.labels = images, labels
+        self.rank, self.world = shard  # data-parallel workers (parallel.py) take rows rank, rank + world, ... of each batch
         self.batch_size, self.steps_per_epoch, self.seed = batch_size, steps_per_epoch, seed
         self.step = start_step  # the next batch handed out (Keras asks for them in order)
         self.permutations = {}
@@ -67,7 +68,7 @@ class RepeatingBatches(keras.utils.PyDataset):
         return np.asarray(indices)
 
     def __getitem__(self, index):
-        batch = self.batch_indices(self.step)
+        batch = self.batch_indices(self.step)[self.rank :: self.world]
         self.step += 1
         return self.images[batch], self.labels[batch]
 

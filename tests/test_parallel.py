@@ -1,0 +1,115 @@
+"""Data-parallel training on a local 2-CPU Ray: Keras on PyTorch workers averaging gradients."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ray")
+pytest.importorskip("torch")
+
+
+def cli(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "digitrec", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def parallel_run(mnist_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("parallel") / "fast-2"
+    finished = cli("train", "--model", "fast", "--engine", "ray", "--workers", 2, "--limit", 3000, "--epochs", 2, "--batch-size", 64,
+                   "--out", out, "--data-dir", mnist_dir)
+    assert finished.returncode == 0, finished.stderr
+    return out, finished.stdout
+
+
+def test_two_workers_make_a_run_folder_like_a_local_run(parallel_run):
+    out, printed = parallel_run
+    assert sorted(path.name for path in out.iterdir()) == ["config.json", "curves.png", "history.json", "metrics.json", "model.keras"]
+    assert [line.split()[:2] for line in printed.splitlines() if line.startswith("epoch")] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == len(history["val_accuracy"]) == 2 and len(history["learning_rate"]) == 2
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["workers"] == 2 and metrics["test_accuracy"] > 0.9
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["batch_size"] == 64 and record["versions"]["backend"] == "tensorflow"  # measured and saved on TF
+    leftovers = [path.name for path in out.parent.iterdir() if path.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_evaluate_export_and_predict_take_it(parallel_run, mnist_dir, hwd_dir, tmp_path):
+    out, _ = parallel_run
+    evaluated = cli("evaluate", out, "--data-dir", mnist_dir, "--json", "--no-pictures")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["test_accuracy"] == json.loads((out / "metrics.json").read_text())["test_accuracy"]
+    exported = cli("export", out, "--format", "onnx", "--out", tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    picture = sorted((hwd_dir / "img").glob("*.png"))[0]
+    predicted = cli("predict", picture, "--model", tmp_path / "model.onnx", "--json")
+    assert predicted.returncode == 0 and json.loads(predicted.stdout)[0]["digits"], predicted.stderr
+
+
+def test_averaged_gradients_follow_the_global_batch(mnist_dir, tmp_path):
+    """Two workers with half of every batch each end where one worker with the whole batches
+    does (the same batches: fixed steps; the same starting weights), up to float rounding."""
+    from digitrec.saving import load_model
+
+    common = ["--model", "seed004_cnn", "--limit", 1024, "--epochs", 1, "--steps-per-epoch", 16, "--batch-size", 64,
+              "--engine", "ray", "--data-dir", mnist_dir]
+    for workers in (1, 2):
+        finished = cli("train", *common, "--workers", workers, "--out", tmp_path / f"workers-{workers}")
+        assert finished.returncode == 0, finished.stderr
+    images = np.random.default_rng(0).random((32, 28, 28, 1), dtype=np.float32)
+    one, two = (np.asarray(load_model(tmp_path / f"workers-{workers}")(images)) for workers in (1, 2))
+    assert np.abs(one - two).max() < 1e-4
+    import keras
+
+    from digitrec.models import create_model
+
+    keras.utils.set_random_seed(0)  # the weights both started from: training moved them far more than the two differ
+    untrained = np.asarray(create_model("seed004_cnn")(images))
+    assert np.abs(one - untrained).max() > 100 * np.abs(one - two).max()
+
+
+def test_a_batch_that_does_not_divide_is_one_line(mnist_dir, tmp_path):
+    finished = cli("train", "--model", "fast", "--engine", "ray", "--workers", 2, "--batch-size", 255, "--out", tmp_path / "x",
+                   "--data-dir", mnist_dir, timeout=120)
+    assert finished.returncode == 1 and "Traceback" not in finished.stderr
+    assert finished.stderr.strip() == ("digitrec: error: the recipe's batch of 255 does not divide among 2 workers; "
+                                       "give --batch-size a multiple of 2")
+    assert not (tmp_path / "x").exists()
+
+
+def ray_train_workers():
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if b"RayTrainWorker" in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def test_a_killed_worker_restarts_the_group_from_the_last_checkpoint(mnist_dir, tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "digitrec", "train", "--model", "fast", "--engine", "ray", "--workers", "2", "--limit", "3000",
+               "--epochs", "3", "--out", str(out), "--data-dir", str(mnist_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    latest = tmp_path / ".run.resume" / "latest"
+    deadline = time.monotonic() + 600
+    while not latest.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = ray_train_workers()
+    assert workers, "no Ray Train worker found"
+    os.kill(workers[-1], signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=900)
+    assert process.returncode == 0, stderr
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 3
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
