@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_predict.py
 	$(BIN)/python benchmarks/load_service.py
 	$(BIN)/python benchmarks/resume_training.py
+	$(BIN)/python benchmarks/fast_training.py
+	$(BIN)/python benchmarks/multirun.py
 	$(BIN)/python benchmarks/reproduce_seeds.py
 
 # The model shipped in the package (about half an hour here): trains `robust`, exports it to
