@@ -109,7 +109,7 @@ def cli_in_fresh_python(argv, timeout=300):
         "import sys, json\n"
         "from digitrec.cli import main\n"
         f"code = main({list(map(str, argv))!r})\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch', 'ray'))\n"
         "print(json.dumps({'code': code, 'heavy': heavy}))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)

@@ -124,3 +124,34 @@ def test_sweep_compares_on_held_out_training_images(mnist_dir, tmp_path, capsys)
         assert (config["validation"], config["validation_fraction"]) == ("split", 0.08)
         history = json.loads((out / row["name"] / "history.json").read_text())
         assert float(row["validation_accuracy"]) == pytest.approx(history["val_accuracy"][-1])
+
+
+def test_local_runs_import_neither_ray_nor_torch(mnist_dir, tmp_path):
+    from conftest import cli_in_fresh_python
+
+    code, heavy, _ = cli_in_fresh_python(["sweep", "--model", "fast", "--epochs", "1", "--seeds", "0", "1", "--limit", "300",
+                                          "--out", tmp_path / "sweep", "--data-dir", mnist_dir])
+    assert code == 0
+    assert not any(name.split(".")[0] in ("ray", "torch") for name in heavy)  # the driver; its runs are `digitrec train`
+    code, heavy, _ = cli_in_fresh_python(["train", "--model", "fast", "--epochs", "1", "--limit", "300", "--out", tmp_path / "one",
+                                          "--data-dir", mnist_dir])
+    assert code == 0 and "keras" in heavy and not any(name.split(".")[0] in ("ray", "torch") for name in heavy)
+
+
+def test_a_killed_local_run_is_tried_again_from_its_checkpoint(mnist_dir, tmp_path):
+    command = [sys.executable, "-m", "digitrec", "ensemble", "--train", "fast", "--seeds", "0", "1", "--epochs", "3",
+               "--limit", "3000", "--workers", "2", "--out", str(tmp_path / "e"), "--data-dir", str(mnist_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    latest = tmp_path / "e-members" / ".fast-seed1.resume" / "latest"
+    deadline = time.monotonic() + 300
+    while not latest.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    found = training_process("fast-seed1")
+    assert found, "the member's training process was not found"
+    os.kill(found[0], signal.SIGKILL)  # the `digitrec train` process itself
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    history = json.loads((tmp_path / "e-members" / "fast-seed1" / "history.json").read_text())
+    assert len(history["loss"]) == 3
+    metrics = json.loads((tmp_path / "e-members" / "fast-seed1" / "metrics.json").read_text())
+    assert metrics.get("resumed_after_epoch", 0) >= 1  # the second try continued the killed run

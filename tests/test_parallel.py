@@ -113,3 +113,32 @@ def test_a_killed_worker_restarts_the_group_from_the_last_checkpoint(mnist_dir, 
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == 3
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_an_unreachable_cluster_is_one_line(tmp_path):
+    finished = cli("train", "--model", "fast", "--engine", "ray", "--ray-address", "127.0.0.1:9", "--out", tmp_path / "x", timeout=120)
+    assert finished.returncode == 1 and len(finished.stderr.strip().splitlines()) == 1
+    assert "cannot start or join the Ray cluster at 127.0.0.1:9" in finished.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_killed_command_resumes_on_ray(mnist_dir, tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "digitrec", "train", "--model", "fast", "--engine", "ray", "--workers", "2", "--limit", "3000",
+               "--epochs", "3", "--out", str(out), "--data-dir", str(mnist_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = tmp_path / ".run.resume" / "latest"
+    deadline = time.monotonic() + 600
+    while not latest.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # the command itself: its local Ray and the workers go with it
+    process.wait()
+    assert not out.exists() and latest.is_file()
+    deadline = time.monotonic() + 60
+    while ray_train_workers() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    resumed = cli("train", "--resume", out, "--engine", "ray", "--workers", 2, "--data-dir", mnist_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    history = json.loads((out / "history.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(history["loss"]) == 3 and metrics["resumed_after_epoch"] >= 1

@@ -282,6 +282,8 @@ def command_sweep(args):
     from .files import write_text
     from .multirun import sweep_jobs
 
+    if not 0 < args.validation_split < 1:
+        raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {args.validation_split:g}")
     grid = {"learning_rate": args.learning_rate, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seeds}
     jobs = sweep_jobs(args.model, grid, limit=args.limit, validation_split=args.validation_split)
     if len(jobs) < 2:

@@ -34,6 +34,10 @@ FLAGS = {"seed": "--seed", "epochs": "--epochs", "batch_size": "--batch-size", "
          "limit": "--limit", "validation_split": "--validation-split"}
 
 
+class Killed(DigitrecError):
+    """A run's process was killed (not refused): worth one more try, from its checkpoint."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Job:
     name: str  # the run folder's name under the root
@@ -66,6 +70,10 @@ def train_job(job: Job, root: str, data_dir: Optional[str], threads: int) -> dic
                "OMP_NUM_THREADS": str(threads), "TF_CPP_MIN_LOG_LEVEL": "2"}
         finished = subprocess.run(job.command(out, data_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   text=True, preexec_fn=die_with_parent)
+        if finished.returncode < 0:
+            from .supervisor import how_it_ended
+
+            raise Killed(f"{out}: training was {how_it_ended(finished.returncode)}")
         if finished.returncode != 0:
             lines = [line for line in finished.stderr.splitlines() if line.strip()]
             why = lines[-1].removeprefix("digitrec: error: ") if lines else f"exit code {finished.returncode}"
@@ -97,21 +105,27 @@ def run_jobs(jobs, root, engine="local", workers=None, cpus=None, address=None, 
     names = [job.name for job in jobs]
     if len(set(names)) != len(names):
         raise DigitrecError(f"two jobs would write the same run folder: {sorted(n for n in names if names.count(n) > 1)[0]}")
-    root = str(Path(root).resolve())
-    Path(root).mkdir(parents=True, exist_ok=True)
+    root = Path(root).resolve()
+    created = not root.exists()
     data_dir = str(Path(data_dir).resolve()) if data_dir else None
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
-    if engine == "ray":
-        return run_on_ray(jobs, root, workers, cpus, address, data_dir)
-    threads = cpus or max(1, (os.cpu_count() or 1) // workers)
-    return run_here(jobs, root, workers, threads, data_dir)
+    try:
+        if engine == "ray":
+            return run_on_ray(jobs, root, workers, cpus, address, data_dir)
+        threads = cpus or max(1, (os.cpu_count() or 1) // workers)
+        root.mkdir(parents=True, exist_ok=True)
+        return run_here(jobs, str(root), workers, threads, data_dir)
+    except BaseException:
+        if created and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()  # nothing was trained: leave nothing behind
+        raise
 
 
 def with_retry(job, root, data_dir, threads):
     for attempt in range(RETRIES + 1):
         try:
             return train_job(job, root, data_dir, threads)
-        except DigitrecError:
+        except Killed:
             if attempt == RETRIES:
                 raise
 
@@ -136,6 +150,8 @@ def run_on_ray(jobs, root, workers, cpus, address, data_dir) -> list:
 
     started_here = start_ray(workers, address)
     try:
+        root.mkdir(parents=True, exist_ok=True)
+        root = str(root)
         total = int(ray.cluster_resources().get("CPU", workers))
         cpus = cpus or max(1, total // max(1, min(workers, len(jobs))))
         # a worker that dies (killed, out of memory) is a system failure: Ray runs the task again,

@@ -42,6 +42,15 @@ PROGRESS = "progress.txt"  # worker 0's progress bar, which the driver shows as 
 INITIAL = "initial.weights.h5"  # the starting weights, made here: Keras's random numbers differ between backends
 
 
+def check_installed():
+    """One line naming the extra when Ray Train or PyTorch is missing, before anything is written."""
+    import importlib.util
+
+    for module, extra in (("ray", "cluster"), ("torch", "distributed")):
+        if importlib.util.find_spec(module) is None:
+            raise DigitrecError(f"--engine ray needs {module}, which is not installed: pip install 'digitrec[cluster,distributed]'")
+
+
 def check_workers(config, workers):
     if config.batch_size % workers:
         raise DigitrecError(f"the recipe's batch of {config.batch_size} does not divide among {workers} workers; "
@@ -54,6 +63,7 @@ def train_data_parallel(config, workers, out_dir, data_dir=None, overwrite=False
     from .cluster import start_ray
     from .training import TrainResult, build_trainer, measure, prepare_data, save_run
 
+    check_installed()
     check_workers(config, workers)
     data_dir = str(Path(data_dir).resolve()) if data_dir else None
     claim = files.claim_run_folder(out_dir, overwrite)
