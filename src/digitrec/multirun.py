@@ -6,7 +6,7 @@ root folder. `run_jobs` trains a list of them:
 - `engine="local"`: `workers` at a time on this machine, each a `digitrec train` process with its
   share of the CPUs (TensorFlow's thread pools are sized by TF_NUM_INTRAOP_THREADS);
 - `engine="ray"`: one Ray task per job, each asking for `cpus` CPUs (by default the cluster's CPUs
-  over `workers`), on a cluster joined through `address` or RAY_ADDRESS, else a local Ray
+  over `workers`) and one GPU when the cluster has GPUs, on a cluster joined through `address` or RAY_ADDRESS, else a local Ray
   started with `workers` CPUs (`cluster.start_ray`). The root folder and MNIST must be at the same
   paths on every machine (a shared filesystem).
 
@@ -152,11 +152,13 @@ def run_on_ray(jobs, root, workers, cpus, address, data_dir) -> list:
     try:
         root.mkdir(parents=True, exist_ok=True)
         root = str(root)
-        total = int(ray.cluster_resources().get("CPU", workers))
+        resources = ray.cluster_resources()
+        total = int(resources.get("CPU", workers))
         cpus = cpus or max(1, total // max(1, min(workers, len(jobs))))
+        gpus = 1 if resources.get("GPU", 0) >= 1 else 0  # a GPU per run where the cluster has them (Ray sets CUDA_VISIBLE_DEVICES)
         # a worker that dies (killed, out of memory) is a system failure: Ray runs the task again,
         # and train_job continues the killed run from its checkpoint
-        task = ray.remote(num_cpus=cpus, max_retries=RETRIES, retry_exceptions=False)(train_job)
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=RETRIES, retry_exceptions=False)(train_job)
         pending = [task.remote(job, root, data_dir, cpus) for job in jobs]
         try:
             return ray.get(pending)
