@@ -66,17 +66,23 @@ def training_process(name):
     return None
 
 
-def test_a_killed_ray_worker_is_retried_and_its_run_continues(mnist_dir, tmp_path):
-    out = tmp_path / "e"
+def members_training(tmp_path, mnist_dir, member, *flags):
+    """Start `digitrec ensemble --train fast` (3 epochs) and wait until `member` has a checkpoint;
+    (the command's process, (pid, parent pid) of the member's `digitrec train`)."""
     command = [sys.executable, "-m", "digitrec", "ensemble", "--train", "fast", "--seeds", "0", "1", "--epochs", "3",
-               "--limit", "3000", "--engine", "ray", "--workers", "2", "--out", str(out), "--data-dir", str(mnist_dir)]
+               "--limit", "3000", "--workers", "2", *flags, "--out", str(tmp_path / "e"), "--data-dir", str(mnist_dir)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    latest = tmp_path / "e-members" / ".fast-seed0.resume" / "latest"
+    latest = tmp_path / "e-members" / f".{member}.resume" / "latest"
     deadline = time.monotonic() + 300
     while not latest.is_file() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
-    found = training_process("fast-seed0")
+    found = training_process(member)
     assert found, "the member's training process was not found"
+    return process, found
+
+
+def test_a_killed_ray_worker_is_retried_and_its_run_continues(mnist_dir, tmp_path):
+    process, found = members_training(tmp_path, mnist_dir, "fast-seed0", "--engine", "ray")
     from pathlib import Path
 
     assert b"train_job" in Path(f"/proc/{found[1]}/cmdline").read_bytes()  # its parent is the Ray worker
@@ -139,15 +145,7 @@ def test_local_runs_import_neither_ray_nor_torch(mnist_dir, tmp_path):
 
 
 def test_a_killed_local_run_is_tried_again_from_its_checkpoint(mnist_dir, tmp_path):
-    command = [sys.executable, "-m", "digitrec", "ensemble", "--train", "fast", "--seeds", "0", "1", "--epochs", "3",
-               "--limit", "3000", "--workers", "2", "--out", str(tmp_path / "e"), "--data-dir", str(mnist_dir)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    latest = tmp_path / "e-members" / ".fast-seed1.resume" / "latest"
-    deadline = time.monotonic() + 300
-    while not latest.is_file() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    found = training_process("fast-seed1")
-    assert found, "the member's training process was not found"
+    process, found = members_training(tmp_path, mnist_dir, "fast-seed1")
     os.kill(found[0], signal.SIGKILL)  # the `digitrec train` process itself
     stdout, stderr = process.communicate(timeout=600)
     assert process.returncode == 0, stderr
