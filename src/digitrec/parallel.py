@@ -191,14 +191,14 @@ def worker_loop(settings):
     model, inner = build_trainer(config)
     model.load_weights(folder / INITIAL)
     steps = config.steps_per_epoch or -(-len(x_train) // config.batch_size)
-    trainer = AveragedGradients(inner, world)
+    trainer = averaged_gradients(inner, world)
     compile_model(trainer, build_optimizer(config, steps), config.label_smoothing)
     trainer.build_for(x_train[:1])
     restored = checkpoints.latest(folder)  # a killed try, or a `--resume`: go on from there
     state, start_epoch = (restored[0], restored[0]["epoch"]) if restored else ({}, 0)
     if restored:
         checkpoints.restore(trainer, restored[1])
-    callbacks = [*build_callbacks(config, state.get("plateau")), EpochAverage(world)]
+    callbacks = [*build_callbacks(config, state.get("plateau")), epoch_average(world)]
     if rank == 0:
         from .training import ResumableReduceLROnPlateau
 
@@ -220,7 +220,7 @@ def worker_loop(settings):
     distributed.barrier()
 
 
-def AveragedGradients(inner, world):
+def averaged_gradients(inner, world):
     """A Keras model (PyTorch backend) around `inner` whose training step averages the gradients
     over the `world` workers (one all-reduce of them all) before the optimizer applies them."""
     import keras
@@ -261,7 +261,7 @@ def AveragedGradients(inner, world):
     return Averaged()
 
 
-def EpochAverage(world):
+def epoch_average(world):
     """At the end of each epoch: the workers' figures and batch-norm moving averages (every
     non-trainable weight) are averaged, so the history and the model are the group's."""
     import keras
