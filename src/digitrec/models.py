@@ -364,7 +364,8 @@ def best():
     After Chris Deotte's Kaggle study of MNIST architectures (batch norm before relu here): strided
     5x5 convolutions instead of max pooling, and a 4x4 convolution that reads the whole 4x4 map
     into 128 features; 326,826 params. With the recipe above, before it held out 8 % to validate
-    on (so trained on all 60,000 images): 99.64 % (seed 0) and 99.62 % (seed 1).
+    on (so trained on all 60,000 images): 99.64 % (seed 0) and 99.62 % (seed 1); holding out
+    8 %: 99.57-99.62 % over seeds 0-4 (mean 99.60 %), and 99.67 % as an ensemble of the five.
     The two-block net `robust` keeps reached 99.55-99.62 % with this recipe, too close to 99.6 %.
     """
     import keras
