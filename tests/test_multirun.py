@@ -153,3 +153,49 @@ def test_a_killed_local_run_is_tried_again_from_its_checkpoint(mnist_dir, tmp_pa
     assert len(history["loss"]) == 3
     metrics = json.loads((tmp_path / "e-members" / "fast-seed1" / "metrics.json").read_text())
     assert metrics.get("resumed_after_epoch", 0) >= 1  # the second try continued the killed run
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ensemble", "runs/a", "--train", "fast"], "give member runs or --train MODEL, not both"),
+    (["ensemble", "--train", "fast", "--seeds", "3", "3"], "--seeds needs at least 2 different seeds, got 3 3"),
+    (["ensemble", "runs/a", "runs/b", "--epochs", "2"], "--epochs, --limit, --engine, --workers and --ray-address are for training members (--train MODEL)"),
+    (["ensemble", "runs/a", "runs/b", "--workers", "2"], "--epochs, --limit, --engine, --workers and --ray-address are for training members (--train MODEL)"),
+    (["sweep", "--model", "fast", "--epochs", "1"],
+     "a sweep needs at least two settings: give several values to --learning-rate, --epochs, --batch-size or --seeds"),
+    (["sweep", "--model", "fast", "--epochs", "1", "2", "--validation-split", "1.5"], "--validation-split must be a fraction between 0 and 1, got 1.5"),
+    (["train", "--model", "fast", "--validation-split", "1.5"], "--validation-split must be a fraction between 0 and 1, got 1.5"),
+    (["train", "--model", "fast", "--workers", "2"], "--workers and --ray-address are for data-parallel training: add --engine ray"),
+])
+def test_bad_settings_are_one_line_and_write_nothing(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out)]) == 1
+    assert capsys.readouterr().err.strip() == f"digitrec: error: {message}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_ensemble_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "model.keras").write_text("kept")
+    assert main(["ensemble", "--train", "fast", "--seeds", "0", "1", "--out", str(tmp_path / "e")]) == 1
+    assert capsys.readouterr().err.strip() == f"digitrec: error: {tmp_path / 'e'}: already exists; choose another --out or pass --overwrite"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["e"] and (tmp_path / "e" / "model.keras").read_text() == "kept"
+
+
+def test_two_jobs_for_one_folder_are_refused(tmp_path):
+    with pytest.raises(DigitrecError, match="two jobs would write the same run folder: a"):
+        run_jobs([Job("a", "fast"), Job("a", "fast", (("seed", 1),))], tmp_path / "runs")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ray_engine_names_the_missing_extra(monkeypatch, tmp_path):
+    import importlib.util
+
+    from digitrec.config import TrainConfig
+    from digitrec.parallel import train_data_parallel
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(DigitrecError, match=r"--engine ray needs torch, which is not installed: pip install 'digitrec\[cluster,distributed\]'"):
+        train_data_parallel(TrainConfig.from_recipe("fast"), 2, tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []

@@ -246,8 +246,8 @@ def command_ensemble(args):
         root = Path(args.out).parent / f"{Path(args.out).name}-members"
         summaries = train_jobs(args, jobs, root)
         members = [row["run"] for row in summaries]
-    elif any(value is not None for value in (args.epochs, args.limit)) or args.engine != "local":
-        raise DigitrecError("--epochs, --limit and --engine are for training members (--train MODEL)")
+    elif any(value is not None for value in (args.epochs, args.limit, args.workers, args.ray_address)) or args.engine != "local":
+        raise DigitrecError("--epochs, --limit, --engine, --workers and --ray-address are for training members (--train MODEL)")
     metrics = build_ensemble(members, args.out, overwrite=args.overwrite, data_dir=args.data_dir)
     width = max(len(row["path"]) for row in metrics["members"])
     print(f"{'member':<{width}}  {'model':<16} test accuracy")

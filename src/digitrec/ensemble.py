@@ -70,7 +70,7 @@ def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None) -
     """Join the models at `paths` into an ensemble saved as a run folder at `out_dir`; measure it
     and each member on the MNIST test set. Returns the metrics written to metrics.json."""
     from .data import load_mnist
-    from .evaluation import evaluate, predict_probabilities
+    from .evaluation import evaluate
     from .models import count_parameters
     from .saving import load_model, resolve_model_path
     from .training import library_versions
@@ -97,9 +97,8 @@ def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None) -
         _, (test_images, test_labels) = mnist if mnist is not None else load_mnist(data_dir)
         member_rows = []
         for (path, _), member in zip(loaded, members):
-            probabilities = predict_probabilities(member, test_images)
             member_rows.append({"path": path, "model": member.name.split("_", 2)[2],
-                                "test_accuracy": float(np.mean(probabilities.argmax(1) == test_labels))})
+                                "test_accuracy": evaluate(member, test_images, test_labels)["test_accuracy"]})
         measured = evaluate(ensemble, test_images, test_labels)
         accuracies = [row["test_accuracy"] for row in member_rows]
         metrics = {

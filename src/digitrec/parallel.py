@@ -175,8 +175,8 @@ def worker_loop(settings):
 
     from . import checkpoints, data, files
     from .config import TrainConfig
-    from .training import (Checkpointer, ProgressBar, RepeatingBatches, build_callbacks, build_optimizer, build_trainer,
-                           compile_model, prepare_data)
+    from .training import (Checkpointer, ProgressBar, RepeatingBatches, ResumableReduceLROnPlateau, build_callbacks,
+                           build_optimizer, build_trainer, compile_model, prepare_data)
 
     if keras.backend.backend() != "torch":
         raise RuntimeError(f"the workers need Keras on PyTorch, got {keras.backend.backend()} (set KERAS_BACKEND=torch)")
@@ -193,15 +193,13 @@ def worker_loop(settings):
     steps = config.steps_per_epoch or -(-len(x_train) // config.batch_size)
     trainer = averaged_gradients(inner, world)
     compile_model(trainer, build_optimizer(config, steps), config.label_smoothing)
-    trainer.build_for(x_train[:1])
+    trainer(x_train[:1])  # create every variable before a checkpoint is restored into them
     restored = checkpoints.latest(folder)  # a killed try, or a `--resume`: go on from there
     state, start_epoch = (restored[0], restored[0]["epoch"]) if restored else ({}, 0)
     if restored:
         checkpoints.restore(trainer, restored[1])
     callbacks = [*build_callbacks(config, state.get("plateau")), epoch_average(world)]
     if rank == 0:
-        from .training import ResumableReduceLROnPlateau
-
         plateau = next((c for c in callbacks if isinstance(c, ResumableReduceLROnPlateau)), None)
         recorder = Checkpointer(folder, dict(state.get("history", {})), plateau, state.get("train_seconds", 0.0),
                                 validation_name="test" if config.validation == "test" else "val")
@@ -234,9 +232,6 @@ def averaged_gradients(inner, world):
 
         def call(self, images, training=False):
             return self.inner(images, training=training)
-
-        def build_for(self, sample):
-            self(sample)  # create every variable before a checkpoint is restored into them
 
         def train_step(self, batch):
             images, labels = batch
