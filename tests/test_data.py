@@ -290,3 +290,27 @@ def test_an_empty_idx_with_huge_other_dimensions_is_one_line():
     header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 0, 3037070929, 3037970455)
     with pytest.raises(DigitrecError, match=r"^fuzz: IDX dimensions 0x3037070929x3037970455 are too large$"):
         data.parse_idx(header, "fuzz")
+
+
+def test_prefetched_mnist_is_the_same_read_once(mnist_dir, monkeypatch):
+    import threading
+
+    reads, read = [], data.read_file_bytes
+    monkeypatch.setattr(data, "read_file_bytes", lambda path: reads.append(threading.current_thread().name) or read(path))
+    data.prefetch_mnist(mnist_dir)  # as `digitrec train` does before importing Keras
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(mnist_dir)
+    assert reads == ["digitrec-prefetch-mnist"] * 4  # all four files read on the prefetch thread, none here
+    assert x_train.shape == (60000, 28, 28) and len(y_test) == 10000
+    assert data.mnist_checksums(mnist_dir) == data.MNIST_FILES  # taken once: the next read is a read
+    assert reads[4:] == ["MainThread"] * 4
+
+
+def test_a_prefetch_that_fails_fails_the_read_in_one_line(tmp_path):
+    images = np.zeros((3, 28, 28), np.uint8)
+    folder = make_mnist_folder(tmp_path, images, np.array([1, 2, 12], np.uint8))
+    data.prefetch_mnist(folder)
+    with pytest.raises(DigitrecError, match=r"train-labels-idx1-ubyte.gz: label 12 is outside 0-9"):
+        data.load_mnist(folder)
+    data.prefetch_mnist(tmp_path / "nowhere")  # not a folder: left to the real read, which names it
+    with pytest.raises(DigitrecError, match=r"nowhere: data folder is not a folder"):
+        data.load_mnist(tmp_path / "nowhere")

@@ -167,3 +167,35 @@ def test_progress_bar_inside_each_epoch_and_a_line_per_epoch(small_mnist, capsys
 def test_silent_by_default(small_mnist, capsys):
     train(TrainConfig.from_recipe("fast", epochs=1, limit=256), mnist=small_mnist)
     assert capsys.readouterr().out == ""
+
+
+def test_weights_ema_is_the_saved_model_and_what_is_validated(small_mnist, monkeypatch):
+    from digitrec import training
+    from digitrec.evaluation import evaluate
+
+    config = TrainConfig.from_recipe("fast", epochs=2, limit=1024, batch_size=128, ema_momentum=0.8)
+    assert "weights EMA 0.8" in config.recipe.describe()
+    seen = []  # the raw weights after every step
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append([np.array(v) for v in self.model.trainable_variables])
+
+    build = training.build_callbacks
+    monkeypatch.setattr(training, "build_callbacks", lambda *args: [*build(*args), Record()])
+    result = train(config, mnist=small_mnist)
+    average = seen[0]  # Keras starts the average at the first step's weights
+    for weights in seen[1:]:
+        average = [0.8 * a + 0.2 * w for a, w in zip(average, weights)]
+    saved = [np.array(v) for v in result.model.trainable_variables]
+    assert len(seen) == 2 * 8 and len(saved) == len(average)
+    for expected, got in zip(average, saved):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert max(np.abs(s - w).max() for s, w in zip(saved, seen[-1])) > 1e-3  # not the last raw weights
+    validation = training.prepare_data(config, small_mnist).validation
+    assert result.history["val_accuracy"][-1] == pytest.approx(evaluate(result.model, *validation)["test_accuracy"])
+
+
+def test_ema_momentum_is_checked():
+    with pytest.raises(DigitrecError, match=r"ema_momentum must be in \(0, 1\), got 1.5"):
+        TrainConfig.from_recipe("fast", ema_momentum=1.5)

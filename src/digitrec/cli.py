@@ -108,6 +108,10 @@ def command_data_show(args):
 
 
 def command_train(args):
+    if not args.data:
+        from .data import prefetch_mnist
+
+        prefetch_mnist(args.data_dir)  # read while Keras is imported
     quiet_tensorflow()
     from .config import TrainConfig
     from .training import train

@@ -204,12 +204,48 @@ def resolve_mnist_dir(path=None, download=True) -> Path:
     return folder
 
 
-def read_mnist_folder(folder):
+# resolved folder -> Future of read_mnist_folder(folder), started by prefetch_mnist
+_prefetched = {}
+
+
+def prefetch_mnist(path=None):
+    """Start reading MNIST from `path` (resolved as `load_mnist` does) on a thread; the next
+    `read_mnist_folder` of that folder takes the result (or its error) instead of reading again.
+
+    For commands about to import Keras, which takes seconds: decompressing and hashing release
+    the GIL, so with two cores the read costs no wall time. Does nothing when MNIST would first
+    have to be downloaded; the read then happens as usual, in the caller's thread."""
+    import threading
+    from concurrent.futures import Future
+
+    try:
+        folder = resolve_mnist_dir(path, download=False)
+    except DigitrecError:
+        return  # reported by the real read, in the caller's thread
+    key = folder.resolve()
+    if not has_mnist(folder) or key in _prefetched:
+        return
+    future = _prefetched[key] = Future()
+
+    def read():
+        try:
+            future.set_result(read_mnist_folder(folder, prefetched=False))
+        except BaseException as error:  # handed to whoever reads the folder
+            future.set_exception(error)
+
+    threading.Thread(target=read, name="digitrec-prefetch-mnist", daemon=True).start()
+
+
+def read_mnist_folder(folder, prefetched=True):
     """(`((x_train, y_train), (x_test, y_test))`, sha256 of each file's decompressed content),
-    reading each of the four files once. Files in digitrec's own cache were verified when they
-    were downloaded, so they are checked again against the known sha256 (computed anyway): a
-    cached file changed since then is refused rather than trained on."""
+    reading each of the four files once (or taking what `prefetch_mnist` read). Files in
+    digitrec's own cache were verified when they were downloaded, so they are checked again
+    against the known sha256 (computed anyway): a cached file changed since then is refused
+    rather than trained on."""
     folder = Path(folder)
+    future = _prefetched.pop(folder.resolve(), None) if prefetched else None
+    if future is not None:
+        return future.result()
     in_cache = folder.resolve() == default_cache_dir().resolve()
     arrays, checksums = {}, {}
     for stem, expected in MNIST_FILES.items():

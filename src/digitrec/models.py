@@ -59,6 +59,7 @@ class Recipe:
     validation_seed: int = 0  # with "split": scikit-learn's random_state for the split
     beta_1: Optional[float] = None  # Adam's first-moment decay; None: Keras's default (0.9)
     label_smoothing: float = 0.0  # categorical cross-entropy's label smoothing
+    ema_momentum: Optional[float] = None  # keep an exponential moving average of the weights (the saved model)
 
     def __post_init__(self):
         for name in ("batch_size", "epochs"):
@@ -70,6 +71,8 @@ class Recipe:
             raise DigitrecError(f"--learning-rate must be positive, got {self.learning_rate}")
         if self.beta_1 is not None and (self.optimizer != "adam" or not 0 <= self.beta_1 < 1):
             raise DigitrecError(f"beta_1 {self.beta_1} needs the adam optimizer and a value in [0, 1)")
+        if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
+            raise DigitrecError(f"ema_momentum must be in (0, 1), got {self.ema_momentum}")
         if not 0 <= self.label_smoothing < 1:
             raise DigitrecError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         for name, known in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("validation", VALIDATIONS)):
@@ -85,6 +88,8 @@ class Recipe:
             parts.append(self.schedule.replace("_", "-"))
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")
+        if self.ema_momentum:
+            parts.append(f"weights EMA {self.ema_momentum:g}")
         if self.augmentation:
             a = self.augmentation
             parts.append(f"augment rot {a.rotation_degrees:g} zoom {a.zoom:g} shift {a.shift:g}" + (" stroke" if a.stroke_width else ""))

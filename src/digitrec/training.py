@@ -84,6 +84,9 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int):
     class_name, settings = OPTIMIZERS[config.optimizer]
     if config.beta_1 is not None:
         settings = {**settings, "beta_1": config.beta_1}
+    if config.ema_momentum is not None:
+        # Keras keeps the average beside the weights and writes it into them when fit() ends
+        settings = {**settings, "use_ema": True, "ema_momentum": config.ema_momentum}
     return getattr(keras.optimizers, class_name)(learning_rate=learning_rate, **settings)
 
 
@@ -205,6 +208,9 @@ def build_callbacks(config: TrainConfig, plateau_state=None):
     from .schedules import EpochRecorder
 
     callbacks = [EpochRecorder()]
+    if config.ema_momentum is not None:
+        # validate the averaged weights, the ones the run will save
+        callbacks.append(keras.callbacks.SwapEMAWeights())
     if config.schedule == "reduce_on_plateau":
         # codeastar's settings; the recorder runs first so this sees the epoch's val_accuracy
         callbacks.append(
