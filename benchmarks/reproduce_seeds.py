@@ -11,6 +11,7 @@ model and recipe for a few epochs, alternating, and reports digitrec's throughpu
 """
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -107,10 +108,11 @@ def main():
     parser.add_argument("--ratio-repeats", type=int, default=2, help="alternating runs of each side (default: 2)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds per model: with several, the mean ± standard deviation and their ensemble (default: 0)")
     parser.add_argument("--skip-ratio", action="store_true", help="do not measure the wrapper overhead (default: measure)")
+    parser.add_argument("--keep", metavar="DIR", help="train the runs into DIR and keep them (default: a temporary folder)")
     args = parser.parse_args()
 
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"models": {}}
-    with tempfile.TemporaryDirectory() as scratch:
+    with (contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory()) as scratch:
         for name in args.models:
             print(f"training {name} ...", flush=True)
             rows = [run_digitrec(name, Path(scratch) / f"{name}-{seed}", ["--seed", str(seed)]) for seed in args.seeds]
