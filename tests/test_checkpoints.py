@@ -125,3 +125,27 @@ def test_resuming_with_other_settings_is_refused(tmp_path, small_mnist):
     checkpoints.start(out, TrainConfig.from_recipe("fast", epochs=2))
     with pytest.raises(Exception, match="the checkpoint was made with other settings"):
         train(TrainConfig.from_recipe("fast", epochs=3), mnist=small_mnist, out_dir=out, resume=True)
+
+
+@pytest.mark.parametrize("killed_after", [1, 2])
+def test_a_run_with_weights_ema_resumes_to_the_same_average(small_mnist, tmp_path, monkeypatch, killed_after):
+    # the average is in the checkpoint; killed after the last epoch, while saving, nothing is left to
+    # fit, and the saved model must still be the average
+    config = TrainConfig.from_recipe("fast", epochs=2, steps_per_epoch=6, batch_size=64, limit=1000, ema_momentum=0.9)
+    whole = train(config, mnist=small_mnist, out_dir=tmp_path / "whole")
+    save = checkpoints.save
+
+    def save_then_die(folder, epoch, trainer, state):
+        save(folder, epoch, trainer, state)
+        if epoch == killed_after:
+            raise KeyboardInterrupt  # as a kill right after that checkpoint
+
+    monkeypatch.setattr(checkpoints, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, mnist=small_mnist, out_dir=tmp_path / "cut")
+    monkeypatch.setattr(checkpoints, "save", save)
+    resumed = train(config, mnist=small_mnist, out_dir=tmp_path / "cut", resume=True)
+    assert resumed.metrics["resumed_after_epoch"] == killed_after
+    assert resumed.history == whole.history | {"epoch_seconds": resumed.history["epoch_seconds"]}
+    for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()):
+        assert np.array_equal(a, b)

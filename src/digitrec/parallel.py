@@ -176,7 +176,7 @@ def worker_loop(settings):
     from . import checkpoints, data, files
     from .config import TrainConfig
     from .training import (Checkpointer, ProgressBar, RepeatingBatches, ResumableReduceLROnPlateau, build_callbacks,
-                           build_optimizer, build_trainer, compile_model, prepare_data)
+                           build_optimizer, build_trainer, compile_model, finish_restored, prepare_data)
 
     if keras.backend.backend() != "torch":
         raise RuntimeError(f"the workers need Keras on PyTorch, got {keras.backend.backend()} (set KERAS_BACKEND=torch)")
@@ -210,6 +210,8 @@ def worker_loop(settings):
     started = time.perf_counter()
     if start_epoch < config.epochs:
         trainer.fit(batches, epochs=config.epochs, initial_epoch=start_epoch, validation_data=validation, callbacks=callbacks, verbose=0)
+    else:
+        finish_restored(trainer)
     if rank == 0:
         stream.close()
         model.save_weights(folder / WEIGHTS)

@@ -402,6 +402,8 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
         trainer.fit(batches, **fit_arguments)
     elif start_epoch < config.epochs:
         trainer.fit(x_train, y_train, batch_size=config.batch_size, shuffle=True, **fit_arguments)
+    else:
+        finish_restored(trainer)
     train_seconds = state.get("train_seconds", 0.0) + time.perf_counter() - started
 
     images_seen = images_per_epoch * config.epochs
@@ -410,6 +412,12 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
     if restored:
         metrics["resumed_after_epoch"] = start_epoch
     return model, recorder.history, metrics, prepared.record
+
+
+def finish_restored(trainer):
+    """A run killed while it was being saved has every epoch checkpointed, so there is nothing left
+    to fit; do what fit() does last: with a weights EMA, write the average into the weights."""
+    trainer.optimizer.finalize_variable_values(trainer.trainable_variables)
 
 
 def kaggle_training_set(path):
