@@ -173,7 +173,7 @@ def test_weights_ema_is_the_saved_model_and_what_is_validated(small_mnist, monke
     from digitrec import training
     from digitrec.evaluation import evaluate
 
-    config = TrainConfig.from_recipe("fast", epochs=2, limit=1024, batch_size=128, ema_momentum=0.8)
+    config = TrainConfig.from_recipe("fast", epochs=5, limit=1024, batch_size=128, ema_momentum=0.8)
     assert "weights EMA 0.8" in config.recipe.describe()
     seen = []  # the raw weights after every step
 
@@ -184,11 +184,12 @@ def test_weights_ema_is_the_saved_model_and_what_is_validated(small_mnist, monke
     build = training.build_callbacks
     monkeypatch.setattr(training, "build_callbacks", lambda *args: [*build(*args), Record()])
     result = train(config, mnist=small_mnist)
-    average = seen[0]  # Keras starts the average at the first step's weights
-    for weights in seen[1:]:
-        average = [0.8 * a + 0.2 * w for a, w in zip(average, weights)]
+    average = seen[0]  # the average starts at the first step's weights, then warms up (training.with_ema_warmup)
+    for step, weights in enumerate(seen[1:], start=1):
+        m = min(0.8, (1 + step) / (10 + step))
+        average = [m * a + (1 - m) * w for a, w in zip(average, weights)]
     saved = [np.array(v) for v in result.model.trainable_variables]
-    assert len(seen) == 2 * 8 and len(saved) == len(average)
+    assert len(seen) == 5 * 8 and len(saved) == len(average)  # past step 35, where the momentum reaches 0.8
     for expected, got in zip(average, saved):
         np.testing.assert_allclose(got, expected, atol=1e-5)
     assert max(np.abs(s - w).max() for s, w in zip(saved, seen[-1])) > 1e-3  # not the last raw weights
