@@ -356,10 +356,9 @@ def fast():
         optimizer="adam",
         learning_rate=0.003,
         batch_size=128,
-        epochs=30,
+        epochs=20,
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=10, zoom=0.1, shift=0.1),
-        ema_momentum=0.999,
         **OUR_SPLIT,
     ),
     parameters=326_826,
@@ -372,6 +371,8 @@ def best():
     into 128 features; 326,826 params. With the recipe above, before it held out 8 % to validate
     on (so trained on all 60,000 images): 99.64 % (seed 0) and 99.62 % (seed 1); holding out
     8 %: 99.57-99.62 % over seeds 0-4 (mean 99.60 %), and 99.67 % as an ensemble of the five.
+    Tried on seed 0 and not adopted: 30 epochs with a 0.999 weights EMA gave 99.60 % and 99.62 %
+    (two runs, 2 and 1 threads), and with rotation 15, zoom and shift 0.15 besides, 99.59 %.
     The two-block net `robust` keeps reached 99.55-99.62 % with this recipe, too close to 99.6 %.
     """
     import keras
