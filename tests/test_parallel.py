@@ -115,8 +115,10 @@ def test_a_killed_worker_restarts_the_group_from_the_last_checkpoint(mnist_dir, 
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
 
 
-def test_an_unreachable_cluster_is_one_line(tmp_path):
-    finished = cli("train", "--model", "fast", "--engine", "ray", "--ray-address", "127.0.0.1:9", "--out", tmp_path / "x", timeout=120)
+def test_an_unreachable_cluster_is_one_line(mnist_dir, tmp_path):
+    # with the data given: without it (no DIGITREC_DATA_DIR, as outside `make test`) MNIST is fetched first
+    finished = cli("train", "--model", "fast", "--engine", "ray", "--ray-address", "127.0.0.1:9", "--out", tmp_path / "x",
+                   "--data-dir", mnist_dir, timeout=120)
     assert finished.returncode == 1 and len(finished.stderr.strip().splitlines()) == 1
     assert "cannot start or join the Ray cluster at 127.0.0.1:9" in finished.stderr
     assert not (tmp_path / "x").exists()
