@@ -58,6 +58,8 @@ def test_config_from_recipe_and_overrides():
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(DigitrecError, match="--epochs must be at least 1, got 0"):
         TrainConfig.from_recipe("fast", epochs=0)
+    with pytest.raises(DigitrecError, match="--validation-split must be a fraction between 0 and 1, got 0$"):
+        TrainConfig.from_recipe("fast", validation_fraction=0)  # the recipe checks it, whoever asks (train, sweep, Python)
 
 
 def test_augmented_split_recipe_with_fixed_steps(small_mnist, tmp_path):

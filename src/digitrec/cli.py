@@ -16,7 +16,7 @@ from .errors import DigitrecError
 class WithoutPyplot:
     """An import hook that refuses `matplotlib.pyplot`. Keras imports pyplot at start-up only for
     `keras.visualization`, which digitrec never calls, and copes when it is missing; digitrec's
-    pictures use matplotlib's object API (`plots.py`). Skipping it saves a command about 0.3 s."""
+    pictures use matplotlib's object API (`plots.py`), so a command skips that import's time."""
 
     def find_spec(self, name, path=None, target=None):
         if name == "matplotlib.pyplot":
@@ -154,9 +154,7 @@ def command_train(args):
         if not args.model:
             raise DigitrecError("train needs --model NAME (see `digitrec models`), or --resume RUN to continue a killed run")
         extra = {}
-        if args.validation_split is not None:
-            if not 0 < args.validation_split < 1:
-                raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {args.validation_split:g}")
+        if args.validation_split is not None:  # checked with the rest of the recipe (models.Recipe)
             extra.update(validation="split", validation_fraction=args.validation_split)
         if args.data and not extra:
             from .models import get_spec
@@ -297,11 +295,12 @@ def command_sweep(args):
     import io
     from pathlib import Path
 
+    from .config import TrainConfig
     from .files import write_text
     from .multirun import sweep_jobs
 
-    if not 0 < args.validation_split < 1:
-        raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {args.validation_split:g}")
+    # the model and the split are checked here, before any run starts (each run checks its own settings)
+    TrainConfig.from_recipe(args.model, validation="split", validation_fraction=args.validation_split)
     grid = {"learning_rate": args.learning_rate, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seeds}
     jobs = sweep_jobs(args.model, grid, limit=args.limit, validation_split=args.validation_split)
     if len(jobs) < 2:

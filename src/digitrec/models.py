@@ -73,6 +73,8 @@ class Recipe:
             raise DigitrecError(f"beta_1 {self.beta_1} needs the adam optimizer and a value in [0, 1)")
         if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
             raise DigitrecError(f"ema_momentum must be in (0, 1), got {self.ema_momentum}")
+        if self.validation == "split" and not 0 < self.validation_fraction < 1:
+            raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {self.validation_fraction:g}")
         if not 0 <= self.label_smoothing < 1:
             raise DigitrecError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         for name, known in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("validation", VALIDATIONS)):
