@@ -101,7 +101,7 @@ def run_copy(trained_run, tmp_path):
 
 def cli_in_fresh_python(argv, timeout=300):
     """Run `digitrec ARGV` in a new interpreter; (exit code, heavy frameworks it imported, and
-    matplotlib.pyplot if it did, stdout)."""
+    matplotlib.pyplot, pandas and sklearn if it did, stdout)."""
     import json
     import subprocess
     import sys
@@ -110,7 +110,7 @@ def cli_in_fresh_python(argv, timeout=300):
         "import sys, json\n"
         "from digitrec.cli import main\n"
         f"code = main({list(map(str, argv))!r})\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch', 'ray') or m == 'matplotlib.pyplot')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch', 'ray') or m in ('matplotlib.pyplot', 'pandas', 'sklearn'))\n"
         "print(json.dumps({'code': code, 'heavy': heavy}))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)

@@ -343,3 +343,25 @@ def test_bad_top_k_and_a_missing_training_csv_are_one_line(tmp_path, capsys):
     assert main(["train", "--model", "fast", "--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [f"digitrec: error: {tmp_path / 'nowhere.csv'}: no such file (--data takes Kaggle's train.csv)"]
     assert not (tmp_path / "run").exists()
+
+
+def test_keras_is_imported_quietly_without_the_optional_modules_it_does_not_need():
+    # cli.quiet_tensorflow: no absl/oneDNN chatter on stderr, and Keras comes up without pyplot,
+    # pandas and scikit-learn (all installed here); Keras works, and they import normally afterwards
+    script = (
+        "import sys\n"
+        "from digitrec.cli import quiet_tensorflow\n"
+        "quiet_tensorflow()\n"
+        "import keras, numpy as np\n"
+        "skipped = sorted(m for m in ('matplotlib.pyplot', 'pandas', 'sklearn') if m in sys.modules)\n"
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\n"
+        "model.compile(loss='mse')\n"
+        "model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)\n"
+        "import pandas, sklearn\n"
+        "print(skipped, pandas.DataFrame({'a': [1]}).shape)\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[0] == "[] (1, 1)"
+    assert "oneDNN" not in result.stderr and "cpu_feature_guard" not in result.stderr

@@ -13,21 +13,32 @@ import time
 from .errors import DigitrecError
 
 
-class WithoutPyplot:
-    """An import hook that refuses `matplotlib.pyplot`. Keras imports pyplot at start-up only for
-    `keras.visualization`, which digitrec never calls, and copes when it is missing; digitrec's
-    pictures use matplotlib's object API (`plots.py`), so a command skips that import's time."""
+class WithoutOptionalImports:
+    """An import hook that refuses the optional modules Keras imports at start-up for features
+    digitrec never uses; Keras guards each of these imports and carries on without it:
+
+    - `matplotlib.pyplot`, for `keras.visualization` (digitrec draws with matplotlib's object API,
+      `plots.py`);
+    - `pandas` (and pyarrow behind it), so that `fit` accepts DataFrames; digitrec passes arrays;
+    - `sklearn` (and scipy.stats behind it), for `keras.wrappers`' scikit-learn estimators.
+
+    Each is installed here by another extra or a dev tool (Ray Data, the tests), not by `train`.
+    The hook is in place only while Keras is imported: a module imported later (Ray imports pandas)
+    loads normally, though Keras keeps running without it.
+    """
+
+    REFUSED = ("matplotlib.pyplot", "pandas", "sklearn")
 
     def find_spec(self, name, path=None, target=None):
-        if name == "matplotlib.pyplot":
-            raise ImportError("matplotlib.pyplot is not imported by the digitrec command")
+        if name in self.REFUSED:
+            raise ImportError(f"{name} is not imported with Keras by the digitrec command")
         return None
 
 
 def quiet_tensorflow():
     """Import Keras with TensorFlow's start-up chatter (absl notes about CPU features and oneDNN,
-    printed before any log level applies) kept off the user's terminal, and without pyplot
-    (`WithoutPyplot`). If the import fails, the captured output is shown after all."""
+    printed before any log level applies) kept off the user's terminal, and without the optional
+    modules it has no use for here (`WithoutOptionalImports`). If the import fails, the captured output is shown after all."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if sys.modules.get("keras") is not None:
         return
@@ -35,7 +46,7 @@ def quiet_tensorflow():
 
     sys.stderr.flush()
     saved = os.dup(2)
-    hook = WithoutPyplot()
+    hook = WithoutOptionalImports()
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         sys.meta_path.insert(0, hook)
