@@ -200,5 +200,5 @@ def test_weights_ema_is_the_saved_model_and_what_is_validated(small_mnist, monke
 
 
 def test_ema_momentum_is_checked():
-    with pytest.raises(DigitrecError, match=r"ema_momentum must be in \(0, 1\), got 1.5"):
+    with pytest.raises(DigitrecError, match=r"--ema must be a momentum in \(0, 1\), got 1.5"):
         TrainConfig.from_recipe("fast", ema_momentum=1.5)

@@ -149,7 +149,7 @@ def command_train(args):
                                           ("--batch-size", args.batch_size), ("--learning-rate", args.learning_rate),
                                           ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
                                           ("--overwrite", args.overwrite), ("--data", args.data),
-                                          ("--validation-split", args.validation_split)) if value]
+                                          ("--validation-split", args.validation_split), ("--ema", args.ema)) if value]
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         config = saved_config(args.resume)
@@ -182,6 +182,7 @@ def command_train(args):
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             steps_per_epoch=args.steps_per_epoch,
+            ema_momentum=args.ema,
             seed=args.seed,
             limit=args.limit,
             **extra,
@@ -637,6 +638,7 @@ def build_parser():
     train.add_argument("--data-dir", help=data_help)
     train.add_argument("--data", metavar="TRAIN_CSV", help="train on Kaggle's train.csv instead of MNIST (8 %% held out when the recipe validates on the test set)")
     train.add_argument("--validation-split", type=positive_float, metavar="FRACTION", help="hold out this fraction of the training images to validate on (default: the recipe's choice)")
+    train.add_argument("--ema", type=float, metavar="MOMENTUM", help="keep a moving average of the weights (e.g. 0.999), warmed up over the first steps; it is validated and saved (default: the recipe's, none)")
     train.add_argument("--engine", choices=["local", "ray"], default="local", help="local: this process; ray: data-parallel on Ray workers (Keras on PyTorch), pip install 'digitrec[cluster,distributed]' (default: local)")
     train.add_argument("--workers", type=positive_int, help="with --engine ray: workers sharing each batch (default: 2)")
     train.add_argument("--ray-address", help="with --engine ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")

@@ -72,7 +72,7 @@ class Recipe:
         if self.beta_1 is not None and (self.optimizer != "adam" or not 0 <= self.beta_1 < 1):
             raise DigitrecError(f"beta_1 {self.beta_1} needs the adam optimizer and a value in [0, 1)")
         if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
-            raise DigitrecError(f"ema_momentum must be in (0, 1), got {self.ema_momentum}")
+            raise DigitrecError(f"--ema must be a momentum in (0, 1), got {self.ema_momentum:g}")
         if self.validation == "split" and not 0 < self.validation_fraction < 1:
             raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {self.validation_fraction:g}")
         if not 0 <= self.label_smoothing < 1:
