@@ -54,26 +54,50 @@ def test_evaluate_export_and_predict_take_it(parallel_run, mnist_dir, hwd_dir, t
     assert predicted.returncode == 0 and json.loads(predicted.stdout)[0]["digits"], predicted.stderr
 
 
-def test_averaged_gradients_follow_the_global_batch(mnist_dir, tmp_path):
-    """Two workers with half of every batch each end where one worker with the whole batches
-    does (the same batches: fixed steps; the same starting weights), up to float rounding."""
-    from digitrec.saving import load_model
-
+@pytest.fixture(scope="module")
+def fixed_step_runs(mnist_dir, tmp_path_factory):
+    """seed004_cnn, 16 fixed steps of 64 on Ray: on 1 worker, on 2, and on 2 with a weights EMA."""
+    out = tmp_path_factory.mktemp("fixed-steps")
     common = ["--model", "seed004_cnn", "--limit", 1024, "--epochs", 1, "--steps-per-epoch", 16, "--batch-size", 64,
               "--engine", "ray", "--data-dir", mnist_dir]
-    for workers in (1, 2):
-        finished = cli("train", *common, "--workers", workers, "--out", tmp_path / f"workers-{workers}")
+    for name, extra in (("workers-1", ["--workers", 1]), ("workers-2", ["--workers", 2]), ("ema-2", ["--workers", 2, "--ema", 0.9])):
+        finished = cli("train", *common, *extra, "--out", out / name)
         assert finished.returncode == 0, finished.stderr
+    return out
+
+
+def outputs(run_dir):
+    from digitrec.saving import load_model
+
     images = np.random.default_rng(0).random((32, 28, 28, 1), dtype=np.float32)
-    one, two = (np.asarray(load_model(tmp_path / f"workers-{workers}")(images)) for workers in (1, 2))
+    return np.asarray(load_model(run_dir)(images))
+
+
+def test_averaged_gradients_follow_the_global_batch(fixed_step_runs):
+    """Two workers with half of every batch each end where one worker with the whole batches
+    does (the same batches: fixed steps; the same starting weights), up to float rounding."""
+    one, two = outputs(fixed_step_runs / "workers-1"), outputs(fixed_step_runs / "workers-2")
     assert np.abs(one - two).max() < 1e-4
     import keras
 
     from digitrec.models import create_model
 
     keras.utils.set_random_seed(0)  # the weights both started from: training moved them far more than the two differ
+    images = np.random.default_rng(0).random((32, 28, 28, 1), dtype=np.float32)
     untrained = np.asarray(create_model("seed004_cnn")(images))
     assert np.abs(one - untrained).max() > 100 * np.abs(one - two).max()
+
+
+def test_a_weights_average_on_ray_is_what_the_workers_validate_and_what_is_saved(fixed_step_runs):
+    # the workers swap the average in to validate (on the test set: seed004's recipe), and the
+    # driver measures the saved model on TensorFlow: the same loss, so the same weights
+    history = json.loads((fixed_step_runs / "ema-2" / "history.json").read_text())
+    metrics = json.loads((fixed_step_runs / "ema-2" / "metrics.json").read_text())
+    assert history["test_loss"][-1] == pytest.approx(metrics["test_loss"], rel=1e-5)
+    raw = json.loads((fixed_step_runs / "workers-2" / "metrics.json").read_text())
+    assert abs(raw["test_loss"] - metrics["test_loss"]) > 1e-3  # and they are not the last raw weights
+    gap = np.abs(outputs(fixed_step_runs / "workers-1") - outputs(fixed_step_runs / "workers-2")).max()
+    assert np.abs(outputs(fixed_step_runs / "ema-2") - outputs(fixed_step_runs / "workers-2")).max() > 100 * gap
 
 
 def test_a_batch_that_does_not_divide_is_one_line(mnist_dir, tmp_path):
