@@ -67,9 +67,12 @@ def test_corrupt_data_exits_1(tmp_path, mnist_dir):
 
 def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--out", str(out_dir),
+    # with a weights average (--ema): the saved model, compiled with our warmed-up optimizer, is
+    # read back by evaluate and export like any other
+    assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--ema", "0.9", "--out", str(out_dir),
                  "--data-dir", str(mnist_dir), "--report"]) == 0
     printed = capsys.readouterr().out
+    assert json.loads((out_dir / "config.json").read_text())["config"]["ema_momentum"] == 0.9
     assert "fast: test accuracy" in printed and f"saved {out_dir}" in printed
     assert f"wrote {out_dir / 'report.html'}" in printed
     assert {"model.keras", "config.json", "history.json", "metrics.json", "curves.png", "report.html"} <= {p.name for p in out_dir.iterdir()}
