@@ -90,6 +90,26 @@ def test_one_cycle_rises_then_falls():
     assert all(a <= b for a, b in zip(rates[:25], rates[1:26])) and all(a >= b for a, b in zip(rates[25:], rates[26:]))
 
 
+def test_one_cycle_has_pytorchs_factors_and_nearly_its_curve():
+    # the docstring's reference: PyTorch's OneCycleLR with the same div_factor (25), final_div_factor
+    # (1e4) and warm-up share (0.25, ours; PyTorch's default is 0.3), cosine, no momentum cycling
+    torch = pytest.importorskip("torch")
+    total, peak = 1000, 0.01
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=peak)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=total, pct_start=0.25, anneal_strategy="cos",
+                                                    cycle_momentum=False, div_factor=25, final_div_factor=1e4, three_phase=False)
+    reference = []
+    for _ in range(total):
+        reference.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    schedule = OneCycle(peak, total_steps=total)
+    ours = np.array([float(keras.ops.convert_to_numpy(schedule(step))) for step in range(total + 1)])
+    assert ours[0] == pytest.approx(reference[0]) and ours.max() == pytest.approx(max(reference))
+    assert ours[-1] == pytest.approx(reference[-1])  # PyTorch ends one step sooner: its last step is total - 1
+    assert np.abs(ours[:total] - np.array(reference)).max() < 0.01 * peak  # the same curve, up to that one step
+
+
 def test_same_seed_same_weights(small_mnist):
     config = TrainConfig.from_recipe("fast", epochs=1, limit=512, batch_size=128)
     first = train(config, mnist=small_mnist).model.get_weights()
