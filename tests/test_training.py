@@ -110,6 +110,35 @@ def test_one_cycle_has_pytorchs_factors_and_nearly_its_curve():
     assert np.abs(ours[:total] - np.array(reference)).max() < 0.01 * peak  # the same curve, up to that one step
 
 
+def test_random_affine_turns_zooms_and_shifts_about_the_centre_in_one_resampling():
+    from digitrec.training import RandomAffine
+
+    rng = np.random.default_rng(0)
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    image[0, 6:13, 9:20, 0] = rng.random((7, 11))  # no symmetry, ink away from the edges
+
+    def apply(layer, draw):
+        transforms = layer.transforms(np.array([draw], np.float32), 28, 28)
+        moved = keras.ops.image.affine_transform(image, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0)
+        return np.asarray(moved)[0, ..., 0], np.asarray(transforms)[0]
+
+    turned, _ = apply(RandomAffine(90, 0, 0), [1, 0, 0, 0, 0])  # a quarter turn about the centre
+    assert min(np.abs(turned - np.rot90(image[0, ..., 0], k)).max() for k in (1, 3)) < 1e-4
+    shifted, _ = apply(RandomAffine(0, 0, 2 / 28), [0, 0, 0, 1, -1])  # 2 px right, 2 px up
+    expected = np.zeros((28, 28), np.float32)
+    expected[:-2, 2:] = image[0, 2:, :-2, 0]
+    np.testing.assert_allclose(shifted, expected, atol=1e-5)
+    # any draw of the recipes' ranges is one bilinear resampling: scipy's affine_transform at order 1
+    # (what Keras 2's ImageDataGenerator, codeastar's augmentation, called) with the same matrix
+    ndimage = pytest.importorskip("scipy.ndimage")
+    for draw in rng.uniform(-1, 1, (4, 5)):
+        moved, t = apply(RandomAffine(10, 0.1, 0.1), draw)
+        reference = ndimage.affine_transform(image[0, ..., 0], [[t[4], t[3]], [t[1], t[0]]], offset=[t[5], t[2]], order=1)
+        np.testing.assert_allclose(moved, reference, atol=1e-5)
+    layer = RandomAffine(10, 0.1, 0.1)
+    np.testing.assert_array_equal(np.asarray(layer(image, training=False)), image)  # only while training
+
+
 def test_same_seed_same_weights(small_mnist):
     config = TrainConfig.from_recipe("fast", epochs=1, limit=512, batch_size=128)
     first = train(config, mnist=small_mnist).model.get_weights()

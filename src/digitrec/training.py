@@ -270,13 +270,48 @@ class RandomStrokeWidth(layers.Layer):
         return ops.where(choice < 1 / 3, dilated, ops.where(choice < 2 / 3, eroded, images))
 
 
+class RandomAffine(layers.Layer):
+    """Training-only: per image, a random rotation, zoom (each axis on its own) and shift about the
+    centre, composed into one transform and applied in one bilinear resampling, as Keras 2's
+    `ImageDataGenerator` (codeastar's augmentation) did.
+
+    Keras 3's RandomRotation, RandomZoom and RandomTranslation in a row resample each image three
+    times, and every bilinear pass blurs it a little more than the sharp test images are. Measured
+    on two `best` runs trained that way: 99.60 % and 99.59 % on the test set, and 99.66 % and
+    99.69 % on the same images blurred with a Gaussian of 0.5 px.
+    """
+
+    def __init__(self, rotation_degrees, zoom, shift, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rotation_degrees, self.zoom, self.shift = float(rotation_degrees), float(zoom), float(shift)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=True):
+        if not training:
+            return images
+        draws = keras.random.uniform((ops.shape(images)[0], 5), -1.0, 1.0, seed=self.seed_generator)
+        transforms = self.transforms(draws, images.shape[1], images.shape[2])
+        return ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0)
+
+    def transforms(self, draws, height, width):
+        """`ops.image.affine_transform`'s (N, 8) rows for draws (N, 5) in [-1, 1]: angle, zoom x,
+        zoom y, shift x, shift y, each as a fraction of its range."""
+        angle = draws[:, 0] * (self.rotation_degrees * np.pi / 180.0)
+        zoom_x, zoom_y = 1.0 + self.zoom * draws[:, 1], 1.0 + self.zoom * draws[:, 2]
+        cos, sin = ops.cos(angle), ops.sin(angle)
+        # output pixel p reads input pixel A (p - centre - shift) + centre, A = rotation x zoom
+        a00, a01, a10, a11 = cos * zoom_x, -sin * zoom_y, sin * zoom_x, cos * zoom_y
+        centre_x, centre_y = (width - 1) / 2.0, (height - 1) / 2.0
+        from_x = centre_x + self.shift * width * draws[:, 3]
+        from_y = centre_y + self.shift * height * draws[:, 4]
+        zeros = ops.zeros_like(angle)
+        return ops.stack([a00, a01, centre_x - a00 * from_x - a01 * from_y,
+                          a10, a11, centre_y - a10 * from_x - a11 * from_y, zeros, zeros], axis=1)
+
+
 def augmentation_layers(augmentation):
     stroke = [RandomStrokeWidth()] if augmentation.stroke_width else []
-    return stroke + [
-        layers.RandomRotation(augmentation.rotation_degrees / 360.0, fill_mode="constant"),
-        layers.RandomZoom(augmentation.zoom, augmentation.zoom, fill_mode="constant"),
-        layers.RandomTranslation(augmentation.shift, augmentation.shift, fill_mode="constant"),
-    ]
+    return stroke + [RandomAffine(augmentation.rotation_degrees, augmentation.zoom, augmentation.shift)]
 
 
 def compile_model(model, optimizer="adam", label_smoothing=0.0):
