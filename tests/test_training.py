@@ -1,4 +1,5 @@
 import json
+import os
 
 import keras
 import numpy as np
@@ -137,6 +138,32 @@ def test_random_affine_turns_zooms_and_shifts_about_the_centre_in_one_resampling
         np.testing.assert_allclose(moved, reference, atol=1e-5)
     layer = RandomAffine(10, 0.1, 0.1)
     np.testing.assert_array_equal(np.asarray(layer(image, training=False)), image)  # only while training
+
+
+def test_random_affine_is_the_same_on_pytorch(tmp_path):
+    # Ray's workers run Keras on PyTorch (parallel.py): the same transforms move the pixels alike
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, keras\n"
+        "from digitrec.training import RandomAffine\n"
+        "rng = np.random.default_rng(0)\n"
+        "image = np.zeros((4, 28, 28, 1), np.float32); image[:, 6:13, 9:20, 0] = rng.random((4, 7, 11))\n"
+        "t = RandomAffine(10, 0.1, 0.1).transforms(rng.uniform(-1, 1, (4, 5)).astype(np.float32), 28, 28)\n"
+        "moved = keras.ops.image.affine_transform(image, t, interpolation='bilinear', fill_mode='constant', fill_value=0)\n"
+        "np.save(sys.argv[1], keras.ops.convert_to_numpy(moved)); print(keras.backend.backend())\n"
+    )
+    outputs = {}
+    for backend in ("tensorflow", "torch"):
+        path = tmp_path / f"{backend}.npy"
+        finished = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, "KERAS_BACKEND": backend})
+        assert finished.returncode == 0 and finished.stdout.split() == [backend], finished.stderr
+        outputs[backend] = np.load(path)
+    assert outputs["tensorflow"].max() > 0.1
+    np.testing.assert_allclose(outputs["torch"], outputs["tensorflow"], atol=1e-5)
 
 
 def test_same_seed_same_weights(small_mnist):
