@@ -348,6 +348,12 @@ def test_bad_top_k_and_a_missing_training_csv_are_one_line(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_bad_ema_momentum_is_one_line(mnist_dir, tmp_path, capsys):
+    assert main(["train", "--model", "fast", "--ema", "1.5", "--out", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == ["digitrec: error: --ema must be a momentum in (0, 1), got 1.5"]
+    assert list(tmp_path.iterdir()) == []  # no run folder, nothing half-written
+
+
 def test_keras_is_imported_quietly_without_the_optional_modules_it_does_not_need():
     # cli.quiet_tensorflow: no absl/oneDNN chatter on stderr, and Keras comes up without pyplot,
     # pandas and scikit-learn (all installed here); Keras works, and they import normally afterwards

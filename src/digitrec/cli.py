@@ -22,7 +22,8 @@ class WithoutOptionalImports:
     - `pandas` (and pyarrow behind it), so that `fit` accepts DataFrames; digitrec passes arrays;
     - `sklearn` (and scipy.stats behind it), for `keras.wrappers`' scikit-learn estimators.
 
-    Each is installed here by another extra or a dev tool (Ray Data, the tests), not by `train`.
+    pyplot comes with the `train` extra; pandas and scikit-learn with other extras or dev tools
+    (Ray Data, the tests).
     The hook is in place only while Keras is imported: a module imported later (Ray imports pandas)
     loads normally, though Keras keeps running without it.
     """
@@ -38,7 +39,8 @@ class WithoutOptionalImports:
 def quiet_tensorflow():
     """Import Keras with TensorFlow's start-up chatter (absl notes about CPU features and oneDNN,
     printed before any log level applies) kept off the user's terminal, and without the optional
-    modules it has no use for here (`WithoutOptionalImports`). If the import fails, the captured output is shown after all."""
+    modules it has no use for here (`WithoutOptionalImports`). If the import fails, the captured
+    output is shown after all."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if sys.modules.get("keras") is not None:
         return
