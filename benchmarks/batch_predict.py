@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine_description, update_readme_section, write_results  # noqa: E402
+from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 from drawn_digits import digit_strokes, maybe_jpeg, render_digit  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "batch_predict.json"
@@ -297,4 +297,4 @@ def table(r):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

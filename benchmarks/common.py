@@ -4,6 +4,8 @@ import json
 import os
 import platform
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +39,17 @@ def update_readme_section(name, text):
     if not pattern.search(readme):
         raise SystemExit(f"README.md has no <!-- bench:{name} --> section")
     README.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme))
+
+
+def run_main(main):
+    """Run a benchmark's `main()`. A command it runs that fails ends it with one line naming the
+    command and, when its output was captured, the command's last line of error (otherwise that was
+    printed above), instead of a traceback."""
+    try:
+        main()
+    except subprocess.CalledProcessError as error:
+        command = error.cmd if isinstance(error.cmd, (list, tuple)) else [error.cmd]
+        shown = " ".join(str(part) if len(str(part)) <= 80 else "…" for part in command)
+        stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else (error.stderr or "")
+        last = stderr.strip().splitlines()[-1:]
+        raise SystemExit(f"{Path(sys.argv[0]).name}: `{shown}` exited with {error.returncode}" + (f": {last[0]}" if last else "")) from None

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, update_readme_section, write_results  # noqa: E402
+from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fast_training.json"
 TARGET = 0.99
@@ -150,4 +150,4 @@ def readme_text(results) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

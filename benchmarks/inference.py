@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, update_readme_section, write_results  # noqa: E402
+from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
 from drawn_digits import digit_strokes, drawn_set, render_number  # noqa: E402
 from stress_pictures import drawn_on  # noqa: E402
 
@@ -133,4 +133,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

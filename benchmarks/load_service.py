@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, update_readme_section, write_results  # noqa: E402
+from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load_service.json"
 TIME_LIMIT_SECONDS = 120
@@ -162,4 +162,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

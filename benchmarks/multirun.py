@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, update_readme_section, write_results  # noqa: E402
+from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "multirun.json"
 WAYS = {
@@ -96,4 +96,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine_description, update_readme_section, write_results  # noqa: E402
+from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 from stress_pictures import CATEGORIES, category_set  # noqa: E402
 
 from digitrec.data import load_mnist  # noqa: E402
@@ -224,4 +224,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine_description, update_readme_section, write_results  # noqa: E402
+from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 TARGETS = {"keras_mnist_cnn": 0.990, "codeastar_cnn": 0.993, "seed004_cnn": 0.985, "seed004_cnn_same": 0.988, "seed002_cnn": 0.990, "fast": 0.990, "best": 0.997}
 RESULTS = ROOT / "benchmarks" / "results" / "reproduce_seeds.json"
@@ -150,4 +150,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, update_readme_section, write_results  # noqa: E402
+from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "resume_training.json"
 KILL_AFTER = {"fast": 1, "codeastar_cnn": 12}
@@ -89,4 +89,4 @@ def table(results):
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
