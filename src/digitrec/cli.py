@@ -167,17 +167,19 @@ def command_train(args):
         if not args.model:
             raise DigitrecError("train needs --model NAME (see `digitrec models`), or --resume RUN to continue a killed run")
         extra = {}
-        if args.validation_split is not None:  # checked with the rest of the recipe (models.Recipe)
+        if args.validation_split == 0:  # the recipe is chosen: fixed epochs on every training image
+            extra.update(validation="none", validation_fraction=0.0)
+        elif args.validation_split is not None:  # checked with the rest of the recipe (models.Recipe)
             extra.update(validation="split", validation_fraction=args.validation_split)
-        if args.data and not extra:
+        if args.data:
             from .models import get_spec
 
             if not os.path.isfile(args.data):
                 raise DigitrecError(f"{args.data}: no such file (--data takes Kaggle's train.csv)")
-            extra["data"] = os.path.abspath(args.data)
-            if get_spec(args.model).recipe.validation == "test":
+            if not extra and get_spec(args.model).recipe.validation == "test":
                 # train.csv has no test set: hold out 8 % of it, as the Kaggle tutorial (codeastar's) does
                 extra.update(validation="split", validation_fraction=0.08, validation_seed=7)
+            extra["data"] = os.path.abspath(args.data)
         config = TrainConfig.from_recipe(
             args.model,
             epochs=args.epochs,
@@ -200,12 +202,11 @@ def command_train(args):
                 raise DigitrecError("--workers and --ray-address are for data-parallel training: add --engine ray")
             result = train(config, data_dir=args.data_dir, out_dir=out_dir, overwrite=args.overwrite, verbose=verbose)
     metrics = result.metrics
-    measured = "test" if "test_accuracy" in metrics else "validation"
-    print(
-        f"{args.model}: {measured} accuracy {percent(metrics[f'{measured}_accuracy'])}, {measured} loss {metrics[f'{measured}_loss']:.4f}, "
-        f"{metrics['train_seconds']:.1f} s training ({metrics['train_images_per_second']:,.0f} images/s)"
-    )
-    if measured == "validation":
+    measured = next((name for name in ("test", "validation") if f"{name}_accuracy" in metrics), None)
+    figures = (f"{measured} accuracy {percent(metrics[f'{measured}_accuracy'])}, {measured} loss {metrics[f'{measured}_loss']:.4f}"
+               if measured else "every row trained on, none held out to measure")
+    print(f"{args.model}: {figures}, {metrics['train_seconds']:.1f} s training ({metrics['train_images_per_second']:,.0f} images/s)")
+    if measured != "test":
         print("(train.csv has no test set; Kaggle scores a submission: digitrec predict test.csv --model RUN --submission FILE)")
     from . import runs
 
@@ -586,6 +587,16 @@ def positive_int(text):
     return value
 
 
+def fraction_or_zero(text):
+    """A positive number, or 0 (train's --validation-split: hold nothing out)."""
+    try:
+        if float(text) == 0:
+            return 0.0
+    except ValueError:
+        pass
+    return positive_float(text)
+
+
 def positive_float(text):
     try:
         value = float(text)
@@ -639,7 +650,9 @@ def build_parser():
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (default: refuse)")
     train.add_argument("--data-dir", help=data_help)
     train.add_argument("--data", metavar="TRAIN_CSV", help="train on Kaggle's train.csv instead of MNIST (8 %% held out when the recipe validates on the test set)")
-    train.add_argument("--validation-split", type=positive_float, metavar="FRACTION", help="hold out this fraction of the training images to validate on (default: the recipe's choice)")
+    train.add_argument("--validation-split", type=fraction_or_zero, metavar="FRACTION",
+                       help="hold out this fraction of the training images to validate on (default: the recipe's choice); "
+                            "0 trains on every training image, for the final fit of a recipe already chosen")
     train.add_argument("--ema", type=float, metavar="MOMENTUM", help="keep a moving average of the weights (e.g. 0.999), warmed up over the first steps; it is validated and saved (default: the recipe's, none)")
     train.add_argument("--engine", choices=["local", "ray"], default="local", help="local: this process; ray: data-parallel on Ray workers (Keras on PyTorch), pip install 'digitrec[cluster,distributed]' (default: local)")
     train.add_argument("--workers", type=positive_int, help="with --engine ray: workers sharing each batch (default: 2)")

@@ -38,7 +38,7 @@ SCHEDULES = {
     "one_cycle": "warm up to the learning rate, then anneal (schedules.OneCycle)",
     "reduce_on_plateau": "divide the rate by 3.3 after 3 epochs without better validation accuracy",
 }
-VALIDATIONS = ("test", "split")
+VALIDATIONS = ("test", "split", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Recipe:
     steps_per_epoch: Optional[int] = None  # None: one pass over the training images per epoch
     schedule: str = "constant"  # a key of SCHEDULES
     augmentation: Optional[Augmentation] = None
-    validation: str = "test"  # "test" (as seeds 000/001 do) or "split" (hold out part of train)
+    validation: str = "test"  # "test" (as seeds 000/001 do), "split" (hold out part of train) or "none" (train on all of it)
     validation_fraction: float = 0.0  # with "split": the held-out fraction
     validation_seed: int = 0  # with "split": scikit-learn's random_state for the split
     beta_1: Optional[float] = None  # Adam's first-moment decay; None: Keras's default (0.9)
@@ -75,6 +75,8 @@ class Recipe:
             raise DigitrecError(f"--ema must be a momentum in (0, 1), got {self.ema_momentum:g}")
         if self.validation == "split" and not 0 < self.validation_fraction < 1:
             raise DigitrecError(f"--validation-split must be a fraction between 0 and 1, got {self.validation_fraction:g}")
+        if self.validation == "none" and self.schedule == "reduce_on_plateau":
+            raise DigitrecError("the reduce_on_plateau schedule watches validation accuracy; it cannot train without validation")
         if not 0 <= self.label_smoothing < 1:
             raise DigitrecError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         for name, known in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("validation", VALIDATIONS)):
@@ -97,6 +99,8 @@ class Recipe:
             parts.append(f"augment rot {a.rotation_degrees:g} zoom {a.zoom:g} shift {a.shift:g}" + (" stroke" if a.stroke_width else ""))
         if self.validation == "split":
             parts.append(f"val {self.validation_fraction:.0%} split seed {self.validation_seed}")
+        elif self.validation == "none":
+            parts.append("no validation (every training image)")
         else:
             parts.append("val on test")
         return ", ".join(parts)

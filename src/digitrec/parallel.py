@@ -176,7 +176,8 @@ def worker_loop(settings):
     from . import checkpoints, data, files
     from .config import TrainConfig
     from .training import (Checkpointer, ProgressBar, RepeatingBatches, ResumableReduceLROnPlateau, build_callbacks,
-                           build_optimizer, build_trainer, compile_model, finish_restored, prepare_data)
+                           build_optimizer, build_trainer, compile_model, finish_restored, prepare_data,
+                           validation_arrays)
 
     if keras.backend.backend() != "torch":
         raise RuntimeError(f"the workers need Keras on PyTorch, got {keras.backend.backend()} (set KERAS_BACKEND=torch)")
@@ -187,7 +188,7 @@ def worker_loop(settings):
     folder = Path(settings["folder"])
     prepared = prepare_data(config, data_dir=settings["data_dir"])
     x_train, y_train = data.scale_images(prepared.train[0]), data.one_hot(prepared.train[1])
-    validation = (data.scale_images(prepared.validation[0]), data.one_hot(prepared.validation[1]))
+    validation = validation_arrays(prepared)
     model, inner = build_trainer(config)
     model.load_weights(folder / INITIAL)
     steps = config.steps_per_epoch or -(-len(x_train) // config.batch_size)

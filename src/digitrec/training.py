@@ -383,7 +383,7 @@ class TrainingData:
     """What a run trains, validates and is measured on, and where it came from."""
 
     train: tuple  # (uint8 images (N, 28, 28), labels (N,))
-    validation: tuple  # the same: a split of the training rows, or the test set
+    validation: tuple  # the same: a split of the training rows, the test set, or empty (validation "none")
     test: tuple  # the same; empty for Kaggle's train.csv, which has no test set beside it
     record: dict  # files and checksums, saved in config.json
 
@@ -408,9 +408,17 @@ def prepare_data(config: TrainConfig, mnist=None, data_dir=None) -> TrainingData
     record["arrays_sha256"] = array_checksums(x_train=train_images, y_train=train_labels, x_test=test[0], y_test=test[1])
     if config.validation == "split":
         train, validation = data.train_validation_split(train_images, train_labels, config.validation_fraction, config.validation_seed)
+    elif config.validation == "none":  # fixed epochs on every training image, once a recipe is chosen
+        train, validation = (train_images, train_labels), (train_images[:0], train_labels[:0])
     else:
         train, validation = (train_images, train_labels), test
     return TrainingData(train, validation, test, record)
+
+
+def validation_arrays(prepared: TrainingData):
+    """(scaled images, one-hot labels) to validate on each epoch, or None when the run has none."""
+    images, labels = prepared.validation
+    return (data.scale_images(images), data.one_hot(labels)) if len(images) else None
 
 
 def build_trainer(config: TrainConfig):
@@ -431,6 +439,8 @@ def measure(model, prepared: TrainingData, timing: dict) -> dict:
     if len(prepared.test[0]):
         test = evaluate(model, *prepared.test)
         return {"test_loss": test["test_loss"], "test_accuracy": test["test_accuracy"], **timing}
+    if not len(prepared.validation[0]):
+        return dict(timing)  # Kaggle's train.csv, every row trained on: nothing is left to measure
     held_out = evaluate(model, *prepared.validation)
     return {"validation_loss": held_out["test_loss"], "validation_accuracy": held_out["test_accuracy"], **timing}
 
@@ -441,7 +451,7 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
     ((state, variables path) of `checkpoints.latest`) when given."""
     prepared = prepare_data(config, mnist, data_dir)
     x_train, y_train = data.scale_images(prepared.train[0]), data.one_hot(prepared.train[1])
-    validation_data = (data.scale_images(prepared.validation[0]), data.one_hot(prepared.validation[1]))
+    validation_data = validation_arrays(prepared)
     model, trainer = build_trainer(config)
     steps_per_epoch = config.steps_per_epoch or int(np.ceil(len(x_train) / config.batch_size))
     compile_model(trainer, build_optimizer(config, steps_per_epoch), config.label_smoothing)
