@@ -168,6 +168,8 @@ def test_a_killed_local_run_is_tried_again_from_its_checkpoint(mnist_dir, tmp_pa
      "a sweep needs at least two settings: give several values to --learning-rate, --epochs, --batch-size or --seeds"),
     (["sweep", "--model", "fast", "--epochs", "1", "2", "--validation-split", "1.5"], "--validation-split must be a fraction between 0 and 1, got 1.5"),
     (["train", "--model", "fast", "--validation-split", "1.5"], "--validation-split must be a fraction between 0 and 1, got 1.5"),
+    (["train", "--model", "codeastar_cnn", "--validation-split", "0"],
+     "the reduce_on_plateau schedule watches validation accuracy; it cannot train without validation"),
     (["train", "--model", "fast", "--workers", "2"], "--workers and --ray-address are for data-parallel training: add --engine ray"),
 ])
 def test_bad_settings_are_one_line_and_write_nothing(argv, message, tmp_path, capsys, monkeypatch):
@@ -175,6 +177,20 @@ def test_bad_settings_are_one_line_and_write_nothing(argv, message, tmp_path, ca
     out = tmp_path / "out"
     assert main([*argv, "--out", str(out)]) == 1
     assert capsys.readouterr().err.strip() == f"digitrec: error: {message}"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "fast", "--validation-split", "-0.1"], "'-0.1' must be positive"),
+    (["train", "--model", "fast", "--validation-split", "none"], "'none' is not a number"),
+    (["sweep", "--model", "fast", "--epochs", "1", "2", "--validation-split", "0"], "'0' must be positive"),  # a sweep compares on it
+])
+def test_a_validation_split_that_is_not_a_fraction_or_zero_is_a_usage_error(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main([*argv, "--out", str(tmp_path / "out")])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"argument --validation-split: {message}")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -225,6 +225,42 @@ def test_kaggle_train_csv_end_to_end(small_mnist, tmp_path, capsys):
     assert "has no label column" in capsys.readouterr().err
 
 
+def test_no_validation_trains_on_every_image_for_fixed_epochs(small_mnist, tmp_path, capsys):
+    """--validation-split 0: the final fit of a chosen recipe, on all the training rows."""
+    from digitrec.cli import main
+    from digitrec.training import prepare_data
+
+    config = TrainConfig.from_recipe("fast", epochs=2, limit=600, validation="none", validation_fraction=0.0)
+    prepared = prepare_data(config, mnist=small_mnist)
+    assert len(prepared.train[0]) == 600 and len(prepared.validation[0]) == 0 and len(prepared.test[0]) == len(small_mnist[1][0])
+    assert "no validation" in config.recipe.describe()
+    result = train(config, mnist=small_mnist, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all("val_" not in line and "test_" not in line for line in lines)
+    assert len(result.history["accuracy"]) == 2 and not any(key.startswith(("val_", "test_")) for key in result.history)
+    assert 0 < result.metrics["test_accuracy"] <= 1  # the test set still measures the finished model
+    with pytest.raises(DigitrecError, match="reduce_on_plateau schedule watches validation accuracy"):
+        TrainConfig.from_recipe("codeastar_cnn", validation="none", validation_fraction=0.0)
+
+    # from the command line, with Kaggle's train.csv: every row trained on, nothing to measure
+    from digitrec.data import write_kaggle_csv
+
+    (images, labels), _ = small_mnist
+    train_csv = write_kaggle_csv(tmp_path / "train.csv", images[:300], labels[:300])
+    run = tmp_path / "all-rows"
+    assert main(["train", "--model", "fast", "--data", str(train_csv), "--validation-split", "0", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "fast: every row trained on, none held out to measure" in out and "Kaggle scores a submission" in out
+    record = json.loads((run / "config.json").read_text())
+    assert record["config"]["validation"] == "none" and record["config"]["data"] == str(train_csv)
+    assert set(json.loads((run / "metrics.json").read_text())) == {"train_seconds", "train_images_per_second", "epochs"}
+    # --data with a split of its own keeps the file (it used to train on MNIST instead)
+    assert main(["train", "--model", "fast", "--data", str(train_csv), "--validation-split", "0.2", "--out", str(tmp_path / "s")]) == 0
+    record = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert record["config"]["data"] == str(train_csv) and record["config"]["validation_fraction"] == 0.2
+    assert "validation accuracy" in capsys.readouterr().out
+
+
 def test_progress_bar_inside_each_epoch_and_a_line_per_epoch(small_mnist, capsys):
     # validating on the test set, as the tutorials' recipes do: the figures are called "test_"
     config = TrainConfig.from_recipe("fast", epochs=2, limit=1024, batch_size=128, validation="test")
