@@ -35,3 +35,26 @@ def test_a_benchmark_that_succeeds_runs_once():
     calls = []
     run_main(lambda: calls.append(1))
     assert calls == [1]
+
+
+def test_the_seeds_table_names_a_variant_row_by_its_model_and_command(tmp_path, monkeypatch):
+    """reproduce_seeds.py's `best-all` row trains `best` with options of its own; the table shows
+    the registry name and the whole command, measured against best's target."""
+    import reproduce_seeds
+
+    calls = []
+
+    def fake_run(model, out_dir, extra=()):
+        calls.append((model, list(extra)))
+        return {"test_accuracy": 0.9968, "epochs": 20, "wall_seconds": 700.0, "train_images_per_second": 1600.0}
+
+    monkeypatch.setattr(reproduce_seeds, "run_digitrec", fake_run)
+    monkeypatch.setattr(reproduce_seeds, "RESULTS", tmp_path / "results.json")
+    monkeypatch.setattr(reproduce_seeds, "write_results", lambda path, results: None)
+    written = {}
+    monkeypatch.setattr(reproduce_seeds, "update_readme_section", lambda name, text: written.update({name: text}))
+    monkeypatch.setattr(sys, "argv", ["reproduce_seeds.py", "--models", "best-all", "--skip-ratio"])
+    reproduce_seeds.main()
+    assert calls == [("best", ["--validation-split", "0", "--seed", "0"])]
+    row = next(line for line in written["reproduce-seeds"].splitlines() if "--validation-split 0" in line)
+    assert row.startswith("| `best` | 99.68 % ✗ | ≥99.7 % | 20 |") and row.endswith("`digitrec train --model best --validation-split 0` |")
