@@ -69,10 +69,11 @@ def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     out_dir = tmp_path / "run"
     # with a weights average (--ema): the saved model, compiled with our warmed-up optimizer, is
     # read back by evaluate and export like any other
-    assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--ema", "0.9", "--out", str(out_dir),
-                 "--data-dir", str(mnist_dir), "--report"]) == 0
+    assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--ema", "0.9", "--weight-decay", "0.01",
+                 "--out", str(out_dir), "--data-dir", str(mnist_dir), "--report"]) == 0
     printed = capsys.readouterr().out
-    assert json.loads((out_dir / "config.json").read_text())["config"]["ema_momentum"] == 0.9
+    saved = json.loads((out_dir / "config.json").read_text())["config"]
+    assert saved["ema_momentum"] == 0.9 and saved["weight_decay"] == 0.01
     assert "fast: test accuracy" in printed and f"saved {out_dir}" in printed
     assert f"wrote {out_dir / 'report.html'}" in printed
     assert {"model.keras", "config.json", "history.json", "metrics.json", "curves.png", "report.html"} <= {p.name for p in out_dir.iterdir()}
@@ -345,6 +346,12 @@ def test_bad_top_k_and_a_missing_training_csv_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip().splitlines() == ["digitrec: error: --top-k must be between 1 and 10, got 11"]
     assert main(["train", "--model", "fast", "--data", str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "run")]) == 1
     assert capsys.readouterr().err.strip().splitlines() == [f"digitrec: error: {tmp_path / 'nowhere.csv'}: no such file (--data takes Kaggle's train.csv)"]
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_weight_decay_is_one_line(mnist_dir, tmp_path, capsys):
+    assert main(["train", "--model", "fast", "--weight-decay", "-0.1", "--out", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == ["digitrec: error: --weight-decay must be in (0, 1), got -0.1"]
     assert not (tmp_path / "run").exists()
 
 

@@ -311,6 +311,34 @@ def test_weights_ema_is_the_saved_model_and_what_is_validated(small_mnist, monke
     assert result.history["val_accuracy"][-1] == pytest.approx(evaluate(result.model, *validation)["test_accuracy"])
 
 
+def test_weight_decay_shrinks_kernels_only():
+    from digitrec.models import create_model
+    from digitrec.training import build_optimizer
+
+    config = TrainConfig.from_recipe("fast", schedule="constant", learning_rate=0.01, weight_decay=0.1)
+    assert "weight decay 0.1" in config.recipe.describe()
+    model = create_model("fast")
+    optimizer = build_optimizer(config, steps_per_epoch=10)
+    rng = np.random.default_rng(0)
+    for v in model.trainable_variables:  # biases and beta start at zero, where decay would not show
+        v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
+    before = {v.path: np.array(v) for v in model.trainable_variables}
+    # zero gradients: Adam's own step is zero, so what changes is the decay alone
+    optimizer.apply_gradients([(keras.ops.zeros_like(v), v) for v in model.trainable_variables])
+    kinds = set()
+    for v in model.trainable_variables:
+        kind = v.path.rsplit("/", 1)[-1]
+        kinds.add(kind)
+        expected = before[v.path] * (1 - 0.01 * 0.1) if kind == "kernel" else before[v.path]
+        np.testing.assert_allclose(np.array(v), expected, rtol=1e-6, err_msg=v.path)
+    assert kinds == {"kernel", "bias", "gamma", "beta"}
+
+
+def test_weight_decay_is_checked():
+    with pytest.raises(DigitrecError, match=r"--weight-decay must be in \(0, 1\), got 2"):
+        TrainConfig.from_recipe("fast", weight_decay=2.0)
+
+
 def test_ema_momentum_is_checked():
     with pytest.raises(DigitrecError, match=r"--ema must be a momentum in \(0, 1\), got 1.5"):
         TrainConfig.from_recipe("fast", ema_momentum=1.5)

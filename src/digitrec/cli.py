@@ -151,7 +151,8 @@ def command_train(args):
                                           ("--batch-size", args.batch_size), ("--learning-rate", args.learning_rate),
                                           ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
                                           ("--overwrite", args.overwrite), ("--data", args.data),
-                                          ("--validation-split", args.validation_split), ("--ema", args.ema)) if value]
+                                          ("--validation-split", args.validation_split), ("--ema", args.ema),
+                                          ("--weight-decay", args.weight_decay)) if value]
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         config = saved_config(args.resume)
@@ -187,6 +188,7 @@ def command_train(args):
             learning_rate=args.learning_rate,
             steps_per_epoch=args.steps_per_epoch,
             ema_momentum=args.ema,
+            weight_decay=args.weight_decay,
             seed=args.seed,
             limit=args.limit,
             **extra,
@@ -654,6 +656,7 @@ def build_parser():
                        help="hold out this fraction of the training images to validate on (default: the recipe's choice); "
                             "0 trains on every training image, for the final fit of a recipe already chosen")
     train.add_argument("--ema", type=float, metavar="MOMENTUM", help="keep a moving average of the weights (e.g. 0.999), warmed up over the first steps; it is validated and saved (default: the recipe's, none)")
+    train.add_argument("--weight-decay", type=float, metavar="RATE", help="decoupled weight decay (AdamW's): each step the kernels shrink by learning rate x RATE; batch norm and biases are not decayed (default: the recipe's, none)")
     train.add_argument("--engine", choices=["local", "ray"], default="local", help="local: this process; ray: data-parallel on Ray workers (Keras on PyTorch), pip install 'digitrec[cluster,distributed]' (default: local)")
     train.add_argument("--workers", type=positive_int, help="with --engine ray: workers sharing each batch (default: 2)")
     train.add_argument("--ray-address", help="with --engine ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")

@@ -84,11 +84,21 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int):
     optimizer_class = getattr(keras.optimizers, class_name)
     if config.beta_1 is not None:
         settings = {**settings, "beta_1": config.beta_1}
+    if config.weight_decay is not None:
+        settings = {**settings, "weight_decay": config.weight_decay}
     if config.ema_momentum is not None:
         # Keras keeps the average beside the weights and writes it into them when fit() ends
         settings = {**settings, "use_ema": True, "ema_momentum": config.ema_momentum}
         optimizer_class = EMA_WARMUP[class_name]
-    return optimizer_class(learning_rate=learning_rate, **settings)
+    optimizer = optimizer_class(learning_rate=learning_rate, **settings)
+    if config.weight_decay is not None:
+        optimizer.exclude_from_weight_decay(var_names=NOT_DECAYED)
+    return optimizer
+
+
+# Decoupled weight decay pulls the convolution and dense kernels towards zero; batch norm's scale
+# and shift and the biases are left alone, as is usual (they do not make the model more complex).
+NOT_DECAYED = ["gamma", "beta", "bias"]
 
 
 def with_ema_warmup(optimizer_class):
