@@ -67,8 +67,8 @@ def test_corrupt_data_exits_1(tmp_path, mnist_dir):
 
 def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    # with a weights average (--ema): the saved model, compiled with our warmed-up optimizer, is
-    # read back by evaluate and export like any other
+    # with a weights average (--ema) and weight decay: the saved model, compiled with our warmed-up
+    # optimizer, is read back by evaluate and export like any other
     assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--ema", "0.9", "--weight-decay", "0.01",
                  "--out", str(out_dir), "--data-dir", str(mnist_dir), "--report"]) == 0
     printed = capsys.readouterr().out

@@ -152,7 +152,7 @@ def command_train(args):
                                           ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
                                           ("--overwrite", args.overwrite), ("--data", args.data),
                                           ("--validation-split", args.validation_split), ("--ema", args.ema),
-                                          ("--weight-decay", args.weight_decay)) if value]
+                                          ("--weight-decay", args.weight_decay)) if value is not None and value is not False]
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         config = saved_config(args.resume)
