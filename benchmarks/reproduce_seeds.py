@@ -5,7 +5,7 @@ test accuracy, epochs, wall time (whole `digitrec train` process), training imag
 command. It also times plain Keras `fit` of keras_mnist_cnn against `digitrec train` of the same
 model and recipe for a few epochs, alternating, and reports digitrec's throughput as a ratio.
 
-    python benchmarks/reproduce_seeds.py                 # everything (about 70 minutes here: the table's wall times plus the ratio runs)
+    python benchmarks/reproduce_seeds.py                 # everything: the table's wall times (48 minutes in the README's table) plus the ratio runs
     python benchmarks/reproduce_seeds.py --models fast   # a subset; other rows are kept
     python benchmarks/reproduce_seeds.py --models fast --seeds 0 1 2   # mean ± sd over seeds, and their ensemble
     python benchmarks/reproduce_seeds.py --models best-all --seeds 0 1 2   # best's recipe fitted on every training image
