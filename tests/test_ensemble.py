@@ -70,8 +70,42 @@ def test_cli_ensemble_evaluates_exports_and_predicts(members, mnist_dir, hwd_dir
     assert len(answers) == 5 and all(answer.get("error") is None for answer in answers)
 
 
+def moved(images, rows, columns):
+    """Images moved `rows` down and `columns` right, zeros coming in (NumPy's own, to check join's)."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    return padded[:, 1 - rows:29 - rows, 1 - columns:29 - columns]
+
+
+def test_shifts_are_the_mean_over_the_moved_images_in_keras_and_onnx(members, small_mnist, mnist_dir, tmp_path, capsys):
+    from digitrec.ensemble import SHIFTS, shifts_of
+    from digitrec.evaluation import predict_probabilities
+    from digitrec.inference import OnnxModel
+    from digitrec.saving import load_model
+
+    test_images, test_labels = small_mnist[1]
+    assert (moved(test_images, 1, 0)[:, 1:] == test_images[:, :-1]).all() and (moved(test_images, 0, -1)[:, :, :-1] == test_images[:, :, 1:]).all()
+    metrics = build_ensemble(members[:1], tmp_path / "one", mnist=small_mnist, shifts=True)
+    member = load_model(members[0])
+    expected = np.mean([predict_probabilities(member, moved(test_images, r, c)) for r, c in SHIFTS], axis=0)
+    shifted = load_model(tmp_path / "one")
+    assert is_ensemble(shifted) and shifts_of(shifted) == list(SHIFTS) and metrics["test_time_shifts"]
+    np.testing.assert_allclose(predict_probabilities(shifted, test_images), expected, atol=1e-6)
+    assert metrics["test_accuracy"] == pytest.approx(float(np.mean(expected.argmax(1) == test_labels)))
+    assert main(["export", str(tmp_path / "one"), "--format", "onnx"]) == 0
+    images = np.random.default_rng(1).random((30, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(OnnxModel(tmp_path / "one" / "model.onnx").probabilities(images),
+                               np.asarray(shifted(images, training=False)), atol=1e-5)
+    # a member that reads shifts keeps them in a larger ensemble, and every member then reads them
+    metrics = build_ensemble([tmp_path / "one", members[1]], tmp_path / "two", mnist=small_mnist)
+    assert metrics["test_time_shifts"] and len(metrics["members"]) == 2
+    capsys.readouterr()
+    assert main(["ensemble", str(members[2]), "--shifts", "--out", str(tmp_path / "cli"), "--data-dir", str(mnist_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "ensemble of 1 with test-time shifts: test accuracy" in printed and "members: mean" not in printed
+
+
 def test_refusals_are_one_line(members, small_mnist, tmp_path):
-    with pytest.raises(DigitrecError, match="at least 2 members, got 1"):
+    with pytest.raises(DigitrecError, match=r"at least 2 members \(or 1 with test-time shifts\), got 1"):
         build_ensemble(members[:1], tmp_path / "one", mnist=small_mnist)
     with pytest.raises(DigitrecError, match="no such"):
         build_ensemble([members[0], tmp_path / "missing"], tmp_path / "e", mnist=small_mnist)

@@ -342,3 +342,28 @@ def test_weight_decay_is_checked():
 def test_ema_momentum_is_checked():
     with pytest.raises(DigitrecError, match=r"--ema must be a momentum in \(0, 1\), got 1.5"):
         TrainConfig.from_recipe("fast", ema_momentum=1.5)
+
+
+def test_test_time_shifts_are_the_saved_model_and_its_held_out_figures(small_mnist, tmp_path):
+    from digitrec import training
+    from digitrec.ensemble import SHIFTS, is_ensemble, members_of, shifts_of
+    from digitrec.evaluation import evaluate
+    from digitrec.models import get_spec
+    from digitrec.saving import load_model
+
+    assert get_spec("best").recipe.test_shifts and not get_spec("fast").recipe.test_shifts
+    config = TrainConfig.from_recipe("fast", epochs=1, limit=1024, test_shifts=True)
+    assert "test-time shifts" in config.recipe.describe()
+    result = train(config, mnist=small_mnist, out_dir=tmp_path / "run")
+    saved = load_model(tmp_path / "run")
+    assert is_ensemble(saved) and shifts_of(saved) == list(SHIFTS) and [m.name for m in members_of(saved)] == ["fast"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["test_shifts"] is True
+    prepared = training.prepare_data(config, small_mnist)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    # the figures are the saved model's (shifts and all), not the last epoch's network alone
+    assert metrics["test_accuracy"] == pytest.approx(evaluate(saved, *prepared.test)["test_accuracy"])
+    assert metrics["validation_accuracy"] == pytest.approx(evaluate(saved, *prepared.validation)["test_accuracy"])
+    net = members_of(saved)[0]
+    assert result.history["val_accuracy"][-1] == pytest.approx(evaluate(net, *prepared.validation)["test_accuracy"])
+    plain = train(TrainConfig.from_recipe("fast", epochs=1, limit=1024), mnist=small_mnist)
+    assert "validation_accuracy" not in plain.metrics  # a model measured as it validated: the history has its figures

@@ -281,13 +281,15 @@ def command_ensemble(args):
         members = [row["run"] for row in summaries]
     elif any(value is not None for value in (args.epochs, args.limit, args.workers, args.ray_address)) or args.engine != "local":
         raise DigitrecError("--epochs, --limit, --engine, --workers and --ray-address are for training members (--train MODEL)")
-    metrics = build_ensemble(members, args.out, overwrite=args.overwrite, data_dir=args.data_dir)
+    metrics = build_ensemble(members, args.out, overwrite=args.overwrite, data_dir=args.data_dir, shifts=args.shifts)
     width = max(len(row["path"]) for row in metrics["members"])
     print(f"{'member':<{width}}  {'model':<16} test accuracy")
     for row in metrics["members"]:
         print(f"{row['path']:<{width}}  {row['model']:<16} {percent(row['test_accuracy']):>13}")
-    print(f"members: mean {percent(metrics['members_mean_accuracy'])} ± {100 * metrics['members_std_accuracy']:.2f} (standard deviation)")
-    print(f"ensemble of {len(metrics['members'])}: test accuracy {percent(metrics['test_accuracy'])}, test loss {metrics['test_loss']:.4f}")
+    if len(metrics["members"]) > 1:
+        print(f"members: mean {percent(metrics['members_mean_accuracy'])} ± {100 * metrics['members_std_accuracy']:.2f} (standard deviation)")
+    shifts = " with test-time shifts" if metrics["test_time_shifts"] else ""
+    print(f"ensemble of {len(metrics['members'])}{shifts}: test accuracy {percent(metrics['test_accuracy'])}, test loss {metrics['test_loss']:.4f}")
     print(f"saved {args.out} ({runs.listed((runs.MODEL, runs.CONFIG, runs.METRICS))})")
     return 0
 
@@ -682,12 +684,14 @@ def build_parser():
         command.add_argument("--limit", type=positive_int, help="train on the first N training images only (default: all)")
 
     ensemble = commands.add_parser("ensemble", help="join trained models into one that averages their probabilities")
-    ensemble.add_argument("members", nargs="*", metavar="MODEL", help="run folders, .keras files or model.json pairs (at least 2)")
+    ensemble.add_argument("members", nargs="*", metavar="MODEL", help="run folders, .keras files or model.json pairs (at least 2, or 1 with --shifts)")
     ensemble.add_argument("--train", choices=list(MODELS), metavar="MODEL", help="train the members first: this registry model, once per --seeds")
     ensemble.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="with --train: the members' seeds (default: 0 1 2 3 4)")
     ensemble.add_argument("--epochs", type=positive_int, help="with --train: epochs (default: the recipe's)")
     engine_arguments(ensemble)
     ensemble.add_argument("--out", required=True, help="run folder to create for the ensemble (trained members go to OUT-members/)")
+    ensemble.add_argument("--shifts", action="store_true",
+                          help="test-time shifts: each member also reads the image moved one pixel up, down, left and right (5x the work)")
     ensemble.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (default: refuse)")
     ensemble.add_argument("--data-dir", help=data_help)
     ensemble.set_defaults(run=command_ensemble)

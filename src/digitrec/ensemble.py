@@ -7,6 +7,10 @@ outputs. The result is a normal run folder (model.keras, config.json naming the 
 metrics.json with the ensemble's and each member's test figures), so `evaluate`, `export`,
 `predict` and `serve` take it as they take any run, and `export` writes one ONNX file that holds
 every member. An ensemble given as a member is opened into its own members.
+
+With `shifts`, every member also reads each image moved one pixel up, down, left and right
+(test-time shifts; `SHIFTS`), and the mean is over every member and position. One member with
+shifts is allowed: that is how `best`'s recipe saves its network (`Recipe.test_shifts`).
 """
 
 import time
@@ -19,6 +23,9 @@ from .errors import DigitrecError
 
 NAME = "ensemble"
 MAX_MEMBERS = 20
+# (rows, columns) an image moves for test-time shifts: as it is, up, down, left, right; zeros come in at the edge
+SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+VIEW_LAYERS = ("ZeroPadding2D", "Cropping2D")  # how join() moves the image
 
 
 def is_ensemble(model) -> bool:
@@ -27,8 +34,22 @@ def is_ensemble(model) -> bool:
     import keras
 
     kinds = [type(layer).__name__ for layer in model.layers]
-    return (not isinstance(model, keras.Sequential) and kinds.count("Average") == 1 and kinds[-1] == "Average"
-            and all(isinstance(layer, keras.Sequential) for layer in model.layers if type(layer).__name__ not in ("InputLayer", "Average")))
+    if isinstance(model, keras.Sequential) or kinds.count("Average") != 1 or kinds[-1] != "Average":
+        return False
+    members = [layer for layer in model.layers if type(layer).__name__ not in ("InputLayer", "Average", *VIEW_LAYERS)]
+    return (all(isinstance(layer, keras.Sequential) for layer in members)
+            and len(model.layers[-1].input) == len(members) * len(shifts_of(model)))
+
+
+def shifts_of(model) -> list:
+    """The (rows, columns) each member reads an image moved by: [(0, 0)], or SHIFTS' five with
+    test-time shifts (read from join()'s Cropping2D layers)."""
+    shifts = [(0, 0)]
+    for layer in model.layers:
+        if type(layer).__name__ == "Cropping2D":
+            (top, _), (left, _) = layer.cropping
+            shifts.append((1 - top, 1 - left))
+    return shifts
 
 
 def members_of(model) -> list:
@@ -57,18 +78,26 @@ def renamed(model, name):
     return copy
 
 
-def join(models):
-    """One Keras model: the mean of `models`' probabilities (each (batch, 28, 28, 1) -> (batch, 10))."""
+def join(models, shifts=False):
+    """One Keras model: the mean of `models`' probabilities (each (batch, 28, 28, 1) -> (batch, 10));
+    with `shifts`, of each model on the image at each of SHIFTS' five positions."""
     import keras
 
     inputs = keras.Input(shape=(28, 28, 1), name="image")
-    outputs = keras.layers.Average(name="mean")([model(inputs) for model in models])
+    views = [inputs]
+    if shifts:
+        padded = keras.layers.ZeroPadding2D(1, name="pad")(inputs)
+        for (rows, columns), name in zip(SHIFTS[1:], ("up", "down", "left", "right")):
+            cropping = ((1 - rows, 1 + rows), (1 - columns, 1 + columns))  # the padded image's row i + 1 - rows is row i - rows
+            views.append(keras.layers.Cropping2D(cropping, name=f"moved_{name}")(padded))
+    outputs = keras.layers.Average(name="mean")([model(view) for model in models for view in views])
     return keras.Model(inputs, outputs, name=NAME)
 
 
-def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None) -> dict:
+def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None, shifts=False) -> dict:
     """Join the models at `paths` into an ensemble saved as a run folder at `out_dir`; measure it
-    and each member on the MNIST test set. Returns the metrics written to metrics.json."""
+    and each member (as it is, without shifts) on the MNIST test set. The ensemble reads test-time
+    shifts when `shifts` is set or any model at `paths` reads them already. Returns the metrics written to metrics.json."""
     from .data import load_mnist
     from .evaluation import evaluate
     from .models import count_parameters
@@ -76,8 +105,8 @@ def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None) -
     from .training import library_versions
 
     paths = [str(path) for path in paths]
-    if len(paths) < 2:
-        raise DigitrecError(f"an ensemble needs at least 2 members, got {len(paths)}")
+    if len(paths) < (1 if shifts else 2):
+        raise DigitrecError(f"an ensemble needs at least 2 members (or 1 with test-time shifts), got {len(paths)}")
     out = Path(out_dir).resolve()
     for path in paths:
         if Path(path).resolve() == out:
@@ -87,13 +116,14 @@ def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None) -
         resolve_model_path(path)  # one line for a missing or unknown model, before any loading
         model = load_model(path)
         check_member(model, path)
+        shifts = shifts or len(shifts_of(model)) > 1
         loaded.extend((path, member) for member in members_of(model))
     if len(loaded) > MAX_MEMBERS:
         raise DigitrecError(f"an ensemble of {len(loaded)} members is too many here (at most {MAX_MEMBERS})")
     claim = files.claim_run_folder(out_dir, overwrite)
     try:
         members = [renamed(model, f"member_{number}_{model.name}") for number, (_, model) in enumerate(loaded, 1)]
-        ensemble = join(members)
+        ensemble = join(members, shifts=shifts)
         _, (test_images, test_labels) = mnist if mnist is not None else load_mnist(data_dir)
         member_rows = []
         for (path, _), member in zip(loaded, members):
@@ -106,12 +136,15 @@ def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None) -
             "test_accuracy": measured["test_accuracy"],
             "members": member_rows,
             "members_mean_accuracy": float(np.mean(accuracies)),
-            "members_std_accuracy": float(np.std(accuracies, ddof=1)),
+            "members_std_accuracy": float(np.std(accuracies, ddof=1)) if len(accuracies) > 1 else 0.0,
+            "test_time_shifts": shifts,
         }
         record = {
-            "model": {"name": NAME, "source": f"mean of {len(members)} models' probabilities",
+            "model": {"name": NAME, "source": f"mean of {len(members)} models' probabilities"
+                      + (f" on the image at {len(SHIFTS)} positions (test-time shifts)" if shifts else ""),
                       "parameters": count_parameters(ensemble)},
             "members": member_rows,
+            "test_time_shifts": shifts,
             "versions": library_versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

@@ -1,6 +1,7 @@
 """Export a trained Keras model to ONNX, so inference needs only ONNX Runtime and NumPy.
 
-The converter walks a Sequential model (or each member of an `ensemble`, then takes their mean)
+The converter walks a Sequential model (or each member of an `ensemble`, on the image at each of
+its test-time shifts, then takes their mean)
 layer by layer and writes the equivalent ONNX nodes with
 `onnx.helper`: it covers every layer the registry uses (Conv2D, pooling, batch norm, dense,
 activations, flatten, dropout) and refuses anything else by name. Keras is channels-last and
@@ -127,23 +128,36 @@ def convert_layer(graph, layer, tensor, layout, spatial):
     raise DigitrecError(f"layer {layer.name!r}: {kind} has no ONNX export here")
 
 
+def shifted_input(graph, rows, columns, height, width):
+    """The NHWC input moved `rows` down and `columns` right by one pixel at most, zeros coming in
+    (ensemble.join's ZeroPadding2D then Cropping2D): Pad by one, then Slice."""
+    if (rows, columns) == (0, 0):
+        return INPUT_NAME
+    padded = graph.node("Pad", [INPUT_NAME, graph.constant("pads", np.array([0, 1, 1, 0, 0, 1, 1, 0], np.int64))])
+    starts = graph.constant("starts", np.array([1 - rows, 1 - columns], np.int64))
+    ends = graph.constant("ends", np.array([1 - rows + height, 1 - columns + width], np.int64))
+    return graph.node("Slice", [padded, starts, ends, graph.constant("axes", np.array([1, 2], np.int64))])
+
+
 def keras_to_onnx(model):
     """An `onnx.ModelProto` computing the same function as the Keras Sequential `model`."""
     import keras
     from onnx import TensorProto, checker, helper
 
-    from .ensemble import is_ensemble, members_of
+    from .ensemble import is_ensemble, members_of, shifts_of
 
     if not (isinstance(model, keras.Sequential) or is_ensemble(model)):
         raise DigitrecError(f"model {model.name!r}: only Sequential models and ensembles of them export to ONNX here")
     graph = GraphBuilder()
     height, width, channels = model.input_shape[1:]
     outputs = []
-    for member in members_of(model):  # an ensemble: every member reads the input, then their mean
-        tensor, layout, spatial = INPUT_NAME, "NHWC", (height, width)
-        for layer in member.layers:
-            tensor, layout, spatial = convert_layer(graph, layer, tensor, layout, spatial)
-        outputs.append(tensor)
+    views = [shifted_input(graph, rows, columns, height, width) for rows, columns in shifts_of(model)]
+    for member in members_of(model):  # an ensemble: every member reads the input (at each shift), then their mean
+        for view in views:
+            tensor, layout, spatial = view, "NHWC", (height, width)
+            for layer in member.layers:
+                tensor, layout, spatial = convert_layer(graph, layer, tensor, layout, spatial)
+            outputs.append(tensor)
     tensor = outputs[0] if len(outputs) == 1 else graph.node("Mean", outputs)
     graph.nodes.append(helper.make_node("Identity", [tensor], [OUTPUT_NAME], name="output"))
     onnx_graph = helper.make_graph(

@@ -61,6 +61,7 @@ class Recipe:
     label_smoothing: float = 0.0  # categorical cross-entropy's label smoothing
     ema_momentum: Optional[float] = None  # keep an exponential moving average of the weights (the saved model)
     weight_decay: Optional[float] = None  # decoupled (AdamW's): each step w -= lr * weight_decay * w; not batch norm or biases
+    test_shifts: bool = False  # save the network reading each image at five positions, the mean of its answers (ensemble.SHIFTS)
 
     def __post_init__(self):
         for name in ("batch_size", "epochs"):
@@ -99,6 +100,8 @@ class Recipe:
             parts.append(f"weight decay {self.weight_decay:g}")
         if self.ema_momentum:
             parts.append(f"weights EMA {self.ema_momentum:g}")
+        if self.test_shifts:
+            parts.append("test-time shifts")
         if self.augmentation:
             a = self.augmentation
             parts.append(f"augment rot {a.rotation_degrees:g} zoom {a.zoom:g} shift {a.shift:g}" + (" stroke" if a.stroke_width else ""))
@@ -370,6 +373,7 @@ def fast():
         epochs=20,
         schedule="one_cycle",
         augmentation=Augmentation(rotation_degrees=10, zoom=0.1, shift=0.1),
+        test_shifts=True,
         **OUR_SPLIT,
     ),
     parameters=326_826,

@@ -94,9 +94,9 @@ def check_finished(job: Job, out: Path):
 def summary(job: Job, out: Path) -> dict:
     metrics = runs.read(out, runs.METRICS, {})
     history = runs.read(out, runs.HISTORY, {})
-    validation = history.get("val_accuracy") or [None]
+    validation = history.get("val_accuracy") or [None]  # the last epoch's, unless the saved model was measured itself
     return {"name": job.name, "run": str(out), "model": job.model, **dict(job.overrides),
-            "validation_accuracy": validation[-1], "test_accuracy": metrics.get("test_accuracy"),
+            "validation_accuracy": metrics.get("validation_accuracy", validation[-1]), "test_accuracy": metrics.get("test_accuracy"),
             "train_seconds": metrics.get("train_seconds")}
 
 

@@ -21,7 +21,7 @@ ALLOWED_LAYERS = frozenset(
         "InputLayer", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D",
         "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense", "Dropout", "SpatialDropout2D", "Flatten",
         "Reshape", "Average", "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "Softmax",
-        "Rescaling", "ZeroPadding2D", "Add", "Concatenate", "RandomRotation", "RandomZoom", "RandomTranslation",
+        "Rescaling", "ZeroPadding2D", "Cropping2D", "Add", "Concatenate", "RandomRotation", "RandomZoom", "RandomTranslation",
     }
 )
 ALLOWED_MODELS = frozenset({"Sequential", "Functional", "Model"})

@@ -441,18 +441,29 @@ def build_trainer(config: TrainConfig):
     return model, keras.Sequential([keras.Input(shape=model.input_shape[1:]), *augmentation_layers(config.augmentation), model])
 
 
-def measure(model, prepared: TrainingData, timing: dict) -> dict:
+def saved_model(model, config: TrainConfig):
+    """What a run saves and is measured as: the trained network, or with the recipe's
+    `test_shifts`, the network reading each image at five positions (`ensemble.join`)."""
+    from .ensemble import join
+
+    return join([model], shifts=True) if config.test_shifts else model
+
+
+def measure(model, prepared: TrainingData, timing: dict, held_out=False) -> dict:
     """Test loss and accuracy by `evaluation.evaluate` (the one formula `digitrec evaluate` uses
-    too), or for Kaggle's train.csv, which has no test set, the held-out rows' figures."""
+    too), and the held-out rows' figures when `held_out` (a saved model that differs from the one
+    each epoch validated, as with test-time shifts) or when there is no test set (Kaggle's
+    train.csv)."""
     from .evaluation import evaluate
 
+    metrics = {}
     if len(prepared.test[0]):
         test = evaluate(model, *prepared.test)
-        return {"test_loss": test["test_loss"], "test_accuracy": test["test_accuracy"], **timing}
-    if not len(prepared.validation[0]):
-        return dict(timing)  # Kaggle's train.csv, every row trained on: nothing is left to measure
-    held_out = evaluate(model, *prepared.validation)
-    return {"validation_loss": held_out["test_loss"], "validation_accuracy": held_out["test_accuracy"], **timing}
+        metrics.update(test_loss=test["test_loss"], test_accuracy=test["test_accuracy"])
+    if len(prepared.validation[0]) and (held_out or not len(prepared.test[0])) and prepared.validation is not prepared.test:
+        validation = evaluate(model, *prepared.validation)
+        metrics.update(validation_loss=validation["test_loss"], validation_accuracy=validation["test_accuracy"])
+    return {**metrics, **timing}
 
 
 def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_dir=None, restored=None):
@@ -492,7 +503,8 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
 
     images_seen = images_per_epoch * config.epochs
     timing = {"train_seconds": train_seconds, "train_images_per_second": images_seen / train_seconds, "epochs": config.epochs}
-    metrics = measure(model, prepared, timing)
+    model = saved_model(model, config)
+    metrics = measure(model, prepared, timing, held_out=config.test_shifts)
     if restored:
         metrics["resumed_after_epoch"] = start_epoch
     return model, recorder.history, metrics, prepared.record
