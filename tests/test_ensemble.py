@@ -104,6 +104,21 @@ def test_shifts_are_the_mean_over_the_moved_images_in_keras_and_onnx(members, sm
     assert "ensemble of 1 with test-time shifts: test accuracy" in printed and "members: mean" not in printed
 
 
+def test_only_joins_own_shifts_count_as_an_ensemble(members):
+    import keras
+
+    from digitrec.export import keras_to_onnx
+    from digitrec.saving import load_model
+
+    member = load_model(members[0])
+    inputs = keras.Input(shape=(28, 28, 1))
+    moved_two = keras.layers.Cropping2D(((0, 4), (2, 2)))(keras.layers.ZeroPadding2D(2)(inputs))  # two pixels down
+    other = keras.Model(inputs, keras.layers.Average()([member(inputs), member(moved_two)]))
+    assert not is_ensemble(other)  # the export would otherwise read it as a one-pixel shift
+    with pytest.raises(DigitrecError, match="only Sequential models and ensembles of them export"):
+        keras_to_onnx(other)
+
+
 def test_refusals_are_one_line(members, small_mnist, tmp_path):
     with pytest.raises(DigitrecError, match=r"at least 2 members \(or 1 with test-time shifts\), got 1"):
         build_ensemble(members[:1], tmp_path / "one", mnist=small_mnist)

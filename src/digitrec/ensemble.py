@@ -29,15 +29,17 @@ VIEW_LAYERS = ("ZeroPadding2D", "Cropping2D")  # how join() moves the image
 
 
 def is_ensemble(model) -> bool:
-    """Whether a Keras model is an ensemble built here: Sequential members fed by the one input,
-    averaged by one Average layer."""
+    """Whether a Keras model is an ensemble built here: Sequential members fed by the one input (and
+    with test-time shifts, by it moved as join() moves it), averaged by one Average layer."""
     import keras
 
     kinds = [type(layer).__name__ for layer in model.layers]
     if isinstance(model, keras.Sequential) or kinds.count("Average") != 1 or kinds[-1] != "Average":
         return False
     members = [layer for layer in model.layers if type(layer).__name__ not in ("InputLayer", "Average", *VIEW_LAYERS)]
-    return (all(isinstance(layer, keras.Sequential) for layer in members)
+    paddings = [layer.padding for layer in model.layers if type(layer).__name__ == "ZeroPadding2D"]
+    return (all(isinstance(layer, keras.Sequential) for layer in members) and set(shifts_of(model)) <= set(SHIFTS)
+            and all(tuple(map(tuple, padding)) == ((1, 1), (1, 1)) for padding in paddings)
             and len(model.layers[-1].input) == len(members) * len(shifts_of(model)))
 
 
@@ -97,7 +99,8 @@ def join(models, shifts=False):
 def build_ensemble(paths, out_dir, overwrite=False, data_dir=None, mnist=None, shifts=False) -> dict:
     """Join the models at `paths` into an ensemble saved as a run folder at `out_dir`; measure it
     and each member (as it is, without shifts) on the MNIST test set. The ensemble reads test-time
-    shifts when `shifts` is set or any model at `paths` reads them already. Returns the metrics written to metrics.json."""
+    shifts when `shifts` is set or any model at `paths` reads them already. Returns the metrics
+    written to metrics.json."""
     from .data import load_mnist
     from .evaluation import evaluate
     from .models import count_parameters
