@@ -67,13 +67,14 @@ def test_corrupt_data_exits_1(tmp_path, mnist_dir):
 
 def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    # with a weights average (--ema) and weight decay: the saved model, compiled with our warmed-up
-    # optimizer, is read back by evaluate and export like any other
+    # with a weights average (--ema), weight decay and test-time shifts: the saved model, compiled
+    # with our warmed-up optimizer and reading five positions, is read back by evaluate and export
+    # (legacy JSON pair included) like any other
     assert main(["train", "--model", "fast", "--limit", "2000", "--batch-size", "64", "--ema", "0.9", "--weight-decay", "0.01",
-                 "--out", str(out_dir), "--data-dir", str(mnist_dir), "--report"]) == 0
+                 "--test-shifts", "on", "--out", str(out_dir), "--data-dir", str(mnist_dir), "--report"]) == 0
     printed = capsys.readouterr().out
     saved = json.loads((out_dir / "config.json").read_text())["config"]
-    assert saved["ema_momentum"] == 0.9 and saved["weight_decay"] == 0.01
+    assert saved["ema_momentum"] == 0.9 and saved["weight_decay"] == 0.01 and saved["test_shifts"] is True
     assert "fast: test accuracy" in printed and f"saved {out_dir}" in printed
     assert f"wrote {out_dir / 'report.html'}" in printed
     assert {"model.keras", "config.json", "history.json", "metrics.json", "curves.png", "report.html"} <= {p.name for p in out_dir.iterdir()}
@@ -95,6 +96,19 @@ def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     legacy_metrics = json.loads(capsys.readouterr().out)
     assert legacy_metrics["test_accuracy"] == saved["test_accuracy"]
     assert legacy_metrics["confusion_matrix"] == saved["confusion_matrix"]
+
+
+def test_test_shifts_off_saves_the_bare_network(mnist_dir, tmp_path, capsys):
+    import keras
+
+    from digitrec.saving import load_model
+
+    # best's recipe reads shifts; off saves the network alone (a fifth of the work per picture)
+    assert main(["train", "--model", "best", "--limit", "300", "--epochs", "1", "--test-shifts", "off",
+                 "--out", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["test_shifts"] is False
+    assert isinstance(load_model(tmp_path / "run"), keras.Sequential)
+    assert "validation_accuracy" not in json.loads((tmp_path / "run" / "metrics.json").read_text())
 
 
 def test_evaluate_missing_model_exits_1(tmp_path, capsys):

@@ -33,6 +33,24 @@ def test_legacy_export_loads_in_plain_keras_and_digitrec(trained_run, images, tm
     np.testing.assert_array_equal(saving.load_model(out_dir).predict(images, verbose=0), expected)
 
 
+def test_an_ensembles_legacy_pair_loads_through_the_allow_list(trained_run, images, small_mnist, tmp_path):
+    # a Functional model: its class is written from keras.src.models.functional, and its layers are
+    # wired by "__keras_tensor__" objects; both are allowed there, and nowhere else
+    from digitrec.ensemble import build_ensemble, is_ensemble, shifts_of
+
+    build_ensemble([trained_run.run_dir], tmp_path / "shifted", mnist=small_mnist, shifts=True)
+    expected = saving.load_model(tmp_path / "shifted").predict(images, verbose=0)
+    out_dir = saving.export_legacy(tmp_path / "shifted", tmp_path / "legacy")
+    loaded = saving.load_model(out_dir)
+    assert is_ensemble(loaded) and len(shifts_of(loaded)) == 5
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    architecture = json.loads((out_dir / "model.json").read_text())
+    architecture["config"]["layers"].insert(1, {"class_name": "__keras_tensor__", "config": {}})
+    (out_dir / "model.json").write_text(json.dumps(architecture))
+    with pytest.raises(DigitrecError, match=r"refusing layer class '__keras_tensor__' \(not on the allow-list\)"):
+        saving.load_model(out_dir)
+
+
 def legacy_pair_with(tmp_path, trained_run, edit):
     out_dir = saving.export_legacy(trained_run.run_dir, tmp_path / "legacy")
     architecture = json.loads((out_dir / "model.json").read_text())

@@ -152,7 +152,8 @@ def command_train(args):
                                           ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
                                           ("--overwrite", args.overwrite), ("--data", args.data),
                                           ("--validation-split", args.validation_split), ("--ema", args.ema),
-                                          ("--weight-decay", args.weight_decay)) if value is not None and value is not False]
+                                          ("--weight-decay", args.weight_decay), ("--test-shifts", args.test_shifts))
+                 if value is not None and value is not False]
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
         config = saved_config(args.resume)
@@ -189,6 +190,7 @@ def command_train(args):
             steps_per_epoch=args.steps_per_epoch,
             ema_momentum=args.ema,
             weight_decay=args.weight_decay,
+            test_shifts=None if args.test_shifts is None else args.test_shifts == "on",
             seed=args.seed,
             limit=args.limit,
             **extra,
@@ -657,6 +659,9 @@ def build_parser():
     train.add_argument("--validation-split", type=fraction_or_zero, metavar="FRACTION",
                        help="hold out this fraction of the training images to validate on (default: the recipe's choice); "
                             "0 trains on every training image, for the final fit of a recipe already chosen")
+    train.add_argument("--test-shifts", choices=["on", "off"],
+                       help="save the model reading each picture also moved one pixel up, down, left and right, the mean of the five "
+                            "(5x the work per picture; default: the recipe's, on for best)")
     train.add_argument("--ema", type=float, metavar="MOMENTUM", help="keep a moving average of the weights (e.g. 0.999), warmed up over the first steps; it is validated and saved (default: the recipe's, none)")
     train.add_argument("--weight-decay", type=float, metavar="RATE", help="decoupled weight decay (AdamW's): each step the kernels shrink by learning rate x RATE; batch norm and biases are not decayed (default: the recipe's, none)")
     train.add_argument("--engine", choices=["local", "ray"], default="local", help="local: this process; ray: data-parallel on Ray workers (Keras on PyTorch), pip install 'digitrec[cluster,distributed]' (default: local)")

@@ -30,6 +30,10 @@ ALLOWED_OBJECT_MODULES = frozenset(
      "keras.losses", "keras.metrics"}
 )
 ALLOWED_KERAS_OBJECTS = frozenset({"DTypePolicy", "FloatDTypePolicy", *ALLOWED_MODELS})
+# a Functional model (an ensemble) in JSON: its class's module, and the tensors that wire its layers
+# ({"class_name": "__keras_tensor__", "config": {shape, dtype, keras_history}}: data, not code)
+FUNCTIONAL = ("keras.src.models.functional", "Functional")
+WIRING = frozenset({"__keras_tensor__"})
 
 
 MAX_ARCHITECTURE_DEPTH = 64  # a Keras model config nests about a dozen levels deep
@@ -68,8 +72,8 @@ def check_object(node, name, is_layer):
     if module == "keras.layers" or (is_layer and class_name not in ALLOWED_KERAS_OBJECTS):
         if class_name not in ALLOWED_LAYERS:
             raise DigitrecError(f"{name}: refusing layer class {class_name!r} (not on the allow-list)")
-    elif module == "keras":
-        if class_name not in ALLOWED_KERAS_OBJECTS:
+    elif module == "keras" or (module, class_name) == FUNCTIONAL:
+        if class_name not in ALLOWED_KERAS_OBJECTS and not (class_name in WIRING and not is_layer):
             raise DigitrecError(f"{name}: refusing object {class_name!r} (not on the allow-list)")
     elif module not in ALLOWED_OBJECT_MODULES:
         raise DigitrecError(f"{name}: refusing object {class_name!r} from module {module!r}")

@@ -444,9 +444,11 @@ def build_trainer(config: TrainConfig):
 def saved_model(model, config: TrainConfig):
     """What a run saves and is measured as: the trained network, or with the recipe's
     `test_shifts`, the network reading each image at five positions (`ensemble.join`)."""
-    from .ensemble import join
+    from .ensemble import join, renamed
 
-    return join([model], shifts=True) if config.test_shifts else model
+    # a fresh copy: the network's compiled optimizer (with a weights EMA, a class made here) would be
+    # saved inside the wrapper and rebuilt on loading, which compile=False does not reach
+    return join([renamed(model, model.name)], shifts=True) if config.test_shifts else model
 
 
 def measure(model, prepared: TrainingData, timing: dict, held_out=False) -> dict:
