@@ -81,6 +81,18 @@ def members_training(tmp_path, mnist_dir, member, *flags):
     return process, found
 
 
+def test_a_summary_takes_the_saved_models_held_out_figure_when_it_has_one(tmp_path):
+    from digitrec.multirun import summary
+
+    job = Job("best-seed0", "best", (("seed", 0),))
+    (tmp_path / "history.json").write_text(json.dumps({"val_accuracy": [0.98, 0.99]}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.995, "train_seconds": 1.0}))
+    assert summary(job, tmp_path)["validation_accuracy"] == 0.99  # the last epoch's: that network is the saved model
+    # with test-time shifts the saved model reads five positions; its own held-out figure is in metrics.json
+    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.995, "validation_accuracy": 0.992, "train_seconds": 1.0}))
+    assert summary(job, tmp_path)["validation_accuracy"] == 0.992
+
+
 def test_a_killed_ray_worker_is_retried_and_its_run_continues(mnist_dir, tmp_path):
     process, found = members_training(tmp_path, mnist_dir, "fast-seed0", "--engine", "ray")
     from pathlib import Path
