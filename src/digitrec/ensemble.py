@@ -38,9 +38,10 @@ def is_ensemble(model) -> bool:
         return False
     members = [layer for layer in model.layers if type(layer).__name__ not in ("InputLayer", "Average", *VIEW_LAYERS)]
     paddings = [layer.padding for layer in model.layers if type(layer).__name__ == "ZeroPadding2D"]
-    return (all(isinstance(layer, keras.Sequential) for layer in members) and set(shifts_of(model)) <= set(SHIFTS)
+    shifts = shifts_of(model)
+    return (all(isinstance(layer, keras.Sequential) for layer in members) and set(shifts) <= set(SHIFTS)
             and all(tuple(map(tuple, padding)) == ((1, 1), (1, 1)) for padding in paddings)
-            and len(model.layers[-1].input) == len(members) * len(shifts_of(model)))
+            and len(model.layers[-1].input) == len(members) * len(shifts))
 
 
 def shifts_of(model) -> list:

@@ -386,8 +386,9 @@ def best():
     into 128 features; 326,826 params. With the recipe above (augmentation in one resampling,
     `training.RandomAffine`; 8 % held out) the network alone reached 99.68, 99.68 and 99.70 %
     (seeds 0, 1, 2), 99.75 % as an ensemble of the three; saved with test-time shifts (adopted on
-    the held-out rows of 18 `best` runs: 11 more right in all, lower loss), 99.70, 99.69 and 99.71 %. With Keras 3's three augmentation layers, which blur each image three
-    times, it had reached 99.57-99.62 % over seeds 0-4 (mean 99.60 %).
+    the held-out rows of 18 `best` runs: 11 more right in all, lower loss), 99.70, 99.69 and
+    99.71 %. With Keras 3's three augmentation layers, which blur each image three times, it had
+    reached 99.57-99.62 % over seeds 0-4 (mean 99.60 %).
     Tried and not adopted, judged on the 8 % held out (last-epoch validation accuracy, then loss;
     the README's "What was tried to lift `best`" has each with its command and figures): a 0.999
     weights EMA, rotation 15 with zoom and shift 0.15, 30 epochs, label smoothing 0.1, dropout

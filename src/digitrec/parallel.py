@@ -61,7 +61,7 @@ def train_data_parallel(config, workers, out_dir, data_dir=None, overwrite=False
     """Train `config` on `workers` Ray workers and save the run to `out_dir`; a `TrainResult`."""
     from . import checkpoints, files
     from .cluster import start_ray
-    from .training import TrainResult, build_trainer, measure, prepare_data, save_run, saved_model
+    from .training import TrainResult, build_trainer, prepare_data, save_run, saved_and_measured
 
     check_installed()
     check_workers(config, workers)
@@ -92,8 +92,7 @@ def train_data_parallel(config, workers, out_dir, data_dir=None, overwrite=False
         images = final["images_per_epoch"] * config.epochs
         timing = {"train_seconds": final["train_seconds"], "train_images_per_second": images / final["train_seconds"],
                   "epochs": config.epochs, "workers": workers}
-        model = saved_model(model, config)
-        metrics = measure(model, prepared, timing, held_out=config.test_shifts)
+        model, metrics = saved_and_measured(model, config, prepared, timing)
         if restored:
             metrics["resumed_after_epoch"] = restored[0]["epoch"]
         run_dir = save_run(out_dir, model, config, final["history"], metrics, prepared.record, overwrite, claim)

@@ -441,14 +441,18 @@ def build_trainer(config: TrainConfig):
     return model, keras.Sequential([keras.Input(shape=model.input_shape[1:]), *augmentation_layers(config.augmentation), model])
 
 
-def saved_model(model, config: TrainConfig):
-    """What a run saves and is measured as: the trained network, or with the recipe's
-    `test_shifts`, the network reading each image at five positions (`ensemble.join`)."""
-    from .ensemble import join, renamed
+def saved_and_measured(model, config: TrainConfig, prepared: TrainingData, timing: dict):
+    """(what the run saves, its metrics): the trained network, or with the recipe's `test_shifts`
+    the network reading each image at five positions (`ensemble.join`); measured by `measure`, on
+    the held-out rows too when it is not the network each epoch validated."""
+    saved = model
+    if config.test_shifts:
+        from .ensemble import join, renamed
 
-    # a fresh copy: the network's compiled optimizer (with a weights EMA, a class made here) would be
-    # saved inside the wrapper and rebuilt on loading, which compile=False does not reach
-    return join([renamed(model, model.name)], shifts=True) if config.test_shifts else model
+        # a fresh copy: the network's compiled optimizer (with a weights EMA, a class made here) would
+        # be saved inside the wrapper and rebuilt on loading, which compile=False does not reach
+        saved = join([renamed(model, model.name)], shifts=True)
+    return saved, measure(saved, prepared, timing, held_out=saved is not model)
 
 
 def measure(model, prepared: TrainingData, timing: dict, held_out=False) -> dict:
@@ -505,8 +509,7 @@ def fit_and_measure(config: TrainConfig, mnist, data_dir, verbose, checkpoint_di
 
     images_seen = images_per_epoch * config.epochs
     timing = {"train_seconds": train_seconds, "train_images_per_second": images_seen / train_seconds, "epochs": config.epochs}
-    model = saved_model(model, config)
-    metrics = measure(model, prepared, timing, held_out=config.test_shifts)
+    model, metrics = saved_and_measured(model, config, prepared, timing)
     if restored:
         metrics["resumed_after_epoch"] = start_epoch
     return model, recorder.history, metrics, prepared.record
