@@ -7,6 +7,7 @@ import pytest
 
 from digitrec.config import TrainConfig
 from digitrec.errors import DigitrecError
+from digitrec.models import Augmentation, get_spec
 from digitrec.schedules import OneCycle
 from digitrec.training import RepeatingBatches, train
 
@@ -140,8 +141,56 @@ def test_random_affine_turns_zooms_and_shifts_about_the_centre_in_one_resampling
     np.testing.assert_array_equal(np.asarray(layer(image, training=False)), image)  # only while training
 
 
+def test_elastic_distortion_is_the_affine_reading_moved_by_a_smoothed_random_field():
+    # Simard et al. (2003): a random field in [-1, 1] per pixel and axis, blurred by a Gaussian of
+    # sigma px, times alpha; read together with the affine transform in one bilinear resampling
+    from digitrec.training import RandomAffine, gaussian_smooth, resample
+
+    ndimage = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(1)
+    images = np.zeros((3, 28, 28, 1), np.float32)
+    images[:, 6:22, 8:20, 0] = rng.random((3, 16, 12))
+    transforms = np.asarray(RandomAffine(10, 0.1, 0.1).transforms(rng.uniform(-1, 1, (3, 5)).astype(np.float32), 28, 28))
+    # no displacement: the affine transform exactly as the layer reads it without elastic distortion
+    affine = keras.ops.image.affine_transform(images, transforms, interpolation="bilinear", fill_mode="constant", fill_value=0)
+    np.testing.assert_allclose(np.asarray(resample(images, transforms, np.zeros((3, 28, 28, 2), np.float32))), np.asarray(affine), atol=1e-5)
+    # with one: scipy's bilinear reading at the affine point plus the displacement, zeros outside
+    displacement = rng.uniform(-3, 3, (3, 28, 28, 2)).astype(np.float32)
+    moved = np.asarray(resample(images, transforms, displacement))
+    y, x = np.mgrid[0:28, 0:28].astype(np.float32)
+    for i, t in enumerate(transforms):
+        from_x = t[0] * x + t[1] * y + t[2] + displacement[i, ..., 0]
+        from_y = t[3] * x + t[4] * y + t[5] + displacement[i, ..., 1]
+        reference = ndimage.map_coordinates(images[i, ..., 0], [from_y, from_x], order=1, mode="grid-constant", cval=0)
+        np.testing.assert_allclose(moved[i, ..., 0], reference, atol=1e-5)
+    # the smoothing is scipy's Gaussian filter (zeros beyond the edge, 3 sigma wide)
+    field = rng.uniform(-1, 1, (2, 28, 28, 2)).astype(np.float32)
+    smooth = np.asarray(gaussian_smooth(field, 6.0))
+    for i in range(2):
+        for axis in range(2):
+            reference = ndimage.gaussian_filter(field[i, ..., axis], 6.0, mode="constant", truncate=3.0)
+            np.testing.assert_allclose(smooth[i, ..., axis], reference, atol=1e-6)
+    # the layer: a gentle warp (about a pixel) that keeps the ink, only while training
+    layer = RandomAffine(0, 0, 0, elastic_alpha=34, elastic_sigma=6, seed=0)
+    warped = np.asarray(layer(images, training=True))
+    assert 0.2 < np.abs(warped - images).mean() / images.mean() < 1.5
+    np.testing.assert_allclose(warped.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.1)
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
+
+
+def test_elastic_settings_are_saved_with_the_recipe_and_old_configs_still_load():
+    augmentation = Augmentation(rotation_degrees=10, zoom=0.1, shift=0.1, elastic_alpha=34, elastic_sigma=6)
+    config = TrainConfig.from_recipe("best", augmentation=augmentation)
+    assert "elastic 34/6" in config.recipe.describe()
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    old = config.to_dict()
+    del old["augmentation"]["elastic_alpha"], old["augmentation"]["elastic_sigma"]  # written before elastic distortion
+    assert TrainConfig.from_dict(old).augmentation.elastic_alpha == 0
+    assert "elastic" not in get_spec("robust").recipe.describe()
+
+
 def test_random_affine_is_the_same_on_pytorch(tmp_path):
-    # Ray's workers run Keras on PyTorch (parallel.py): the same transforms move the pixels alike
+    # Ray's workers run Keras on PyTorch (parallel.py): the same transforms (and elastic fields) move the pixels alike
     pytest.importorskip("torch")
     import subprocess
     import sys
@@ -152,7 +201,12 @@ def test_random_affine_is_the_same_on_pytorch(tmp_path):
         "rng = np.random.default_rng(0)\n"
         "image = np.zeros((4, 28, 28, 1), np.float32); image[:, 6:13, 9:20, 0] = rng.random((4, 7, 11))\n"
         "t = RandomAffine(10, 0.1, 0.1).transforms(rng.uniform(-1, 1, (4, 5)).astype(np.float32), 28, 28)\n"
+        "from digitrec.training import gaussian_smooth, resample\n"
+        "field = 34 * gaussian_smooth(rng.uniform(-1, 1, (4, 28, 28, 2)).astype(np.float32), 6.0)\n"
+        "warped = resample(image, t, field)\n"
+        "# first: Keras 3.15's affine_transform on PyTorch overwrites the transforms it is given\n"
         "moved = keras.ops.image.affine_transform(image, t, interpolation='bilinear', fill_mode='constant', fill_value=0)\n"
+        "moved = keras.ops.concatenate([moved, warped])\n"
         "np.save(sys.argv[1], keras.ops.convert_to_numpy(moved)); print(keras.backend.backend())\n"
     )
     outputs = {}

@@ -24,6 +24,8 @@ class Augmentation:
     zoom: float = 0.1  # max zoom in/out as a fraction of the size (codeastar: 0.1)
     shift: float = 0.1  # max width/height shift as a fraction of the size (codeastar: 0.1)
     stroke_width: bool = False  # also thicken or thin strokes by ~1 px at random (pens differ)
+    elastic_alpha: float = 0.0  # elastic distortion's strength, Simard et al. (2003): 0 = none
+    elastic_sigma: float = 4.0  # its smoothness: the Gaussian (px) that smooths the random field
 
 
 # The one map of optimizer names: the Keras class and the settings it is built with. Keras 2's
@@ -104,7 +106,8 @@ class Recipe:
             parts.append("test-time shifts")
         if self.augmentation:
             a = self.augmentation
-            parts.append(f"augment rot {a.rotation_degrees:g} zoom {a.zoom:g} shift {a.shift:g}" + (" stroke" if a.stroke_width else ""))
+            parts.append(f"augment rot {a.rotation_degrees:g} zoom {a.zoom:g} shift {a.shift:g}" + (" stroke" if a.stroke_width else "")
+                         + (f" elastic {a.elastic_alpha:g}/{a.elastic_sigma:g}" if a.elastic_alpha else ""))
         if self.validation == "split":
             parts.append(f"val {self.validation_fraction:.0%} split seed {self.validation_seed}")
         elif self.validation == "none":
