@@ -114,8 +114,9 @@ def test_wrong_uses_of_resume_are_one_line(tmp_path, trained_run, capsys):
         (["--resume", str(trained_run.run_dir)], "this run finished already"),
         (["--resume", str(tmp_path / "x"), "--model", "fast"], "--resume continues a run with its own settings; leave out --model"),
         # a zero is a setting too (not silently dropped because it is falsy)
-        (["--resume", str(tmp_path / "x"), "--weight-decay", "0", "--validation-split", "0", "--test-shifts", "off"],
-         "--resume continues a run with its own settings; leave out --validation-split, --weight-decay, --test-shifts"),
+        (["--resume", str(tmp_path / "x"), "--weight-decay", "0", "--validation-split", "0", "--test-shifts", "off",
+          "--elastic", "0"],
+         "--resume continues a run with its own settings; leave out --validation-split, --weight-decay, --test-shifts, --elastic"),
         ([], "train needs --model NAME"),
     ]:
         assert main(["train", *args]) == 1

@@ -103,10 +103,13 @@ def test_test_shifts_off_saves_the_bare_network(mnist_dir, tmp_path, capsys):
 
     from digitrec.saving import load_model
 
-    # best's recipe reads shifts; off saves the network alone (a fifth of the work per picture)
-    assert main(["train", "--model", "best", "--limit", "300", "--epochs", "1", "--test-shifts", "off",
+    # best's recipe reads shifts; off saves the network alone (a fifth of the work per picture);
+    # --elastic adds elastic distortion to the recipe's own affine augmentation
+    assert main(["train", "--model", "best", "--limit", "300", "--epochs", "1", "--test-shifts", "off", "--elastic", "34",
                  "--out", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 0
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["test_shifts"] is False
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert saved["test_shifts"] is False
+    assert saved["augmentation"] == {"rotation_degrees": 10, "zoom": 0.1, "shift": 0.1, "stroke_width": False, "elastic_alpha": 34, "elastic_sigma": 4}
     assert isinstance(load_model(tmp_path / "run"), keras.Sequential)
     assert "validation_accuracy" not in json.loads((tmp_path / "run" / "metrics.json").read_text())
 
@@ -367,6 +370,20 @@ def test_a_bad_weight_decay_is_one_line(mnist_dir, tmp_path, capsys):
     assert main(["train", "--model", "fast", "--weight-decay", "-0.1", "--out", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 1
     assert capsys.readouterr().err.strip().splitlines() == ["digitrec: error: --weight-decay must be in (0, 1), got -0.1"]
     assert not (tmp_path / "run").exists()
+
+
+def test_elastic_on_a_recipe_without_augmentation_and_bad_strengths(mnist_dir, tmp_path, capsys):
+    from digitrec.config import TrainConfig
+
+    # fast has no augmentation: --elastic alone distorts, no rotation, zoom or shift added
+    assert main(["train", "--model", "fast", "--limit", "256", "--epochs", "1", "--elastic", "20",
+                 "--out", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 0
+    config = TrainConfig.from_dict(json.loads((tmp_path / "run" / "config.json").read_text())["config"])
+    assert (config.augmentation.elastic_alpha, config.augmentation.rotation_degrees, config.augmentation.zoom, config.augmentation.shift) == (20, 0, 0, 0)
+    for bad in ("-1", "nan", "1000"):
+        assert main(["train", "--model", "best", "--elastic", bad, "--out", str(tmp_path / "bad"), "--data-dir", str(mnist_dir)]) == 1
+        assert capsys.readouterr().err.strip().splitlines() == [f"digitrec: error: --elastic must be a strength from 0 (none) to 100, got {float(bad):g}"]
+    assert not (tmp_path / "bad").exists()
 
 
 def test_a_bad_ema_momentum_is_one_line(mnist_dir, tmp_path, capsys):

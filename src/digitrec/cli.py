@@ -152,7 +152,8 @@ def command_train(args):
                                           ("--steps-per-epoch", args.steps_per_epoch), ("--limit", args.limit),
                                           ("--overwrite", args.overwrite), ("--data", args.data),
                                           ("--validation-split", args.validation_split), ("--ema", args.ema),
-                                          ("--weight-decay", args.weight_decay), ("--test-shifts", args.test_shifts))
+                                          ("--weight-decay", args.weight_decay), ("--test-shifts", args.test_shifts),
+                                          ("--elastic", args.elastic))
                  if value is not None and value is not False]
         if given:
             raise DigitrecError(f"--resume continues a run with its own settings; leave out {', '.join(given)}")
@@ -182,6 +183,13 @@ def command_train(args):
                 # train.csv has no test set: hold out 8 % of it, as the Kaggle tutorial (codeastar's) does
                 extra.update(validation="split", validation_fraction=0.08, validation_seed=7)
             extra["data"] = os.path.abspath(args.data)
+        if args.elastic is not None:
+            import dataclasses
+
+            from .models import Augmentation, get_spec
+
+            augmentation = get_spec(args.model).recipe.augmentation or Augmentation(rotation_degrees=0, zoom=0, shift=0)
+            extra["augmentation"] = dataclasses.replace(augmentation, elastic_alpha=args.elastic)
         config = TrainConfig.from_recipe(
             args.model,
             epochs=args.epochs,
@@ -664,6 +672,10 @@ def build_parser():
                             "(5x the work per picture; default: the recipe's, on for best)")
     train.add_argument("--ema", type=float, metavar="MOMENTUM", help="keep a moving average of the weights (e.g. 0.999), warmed up over the first steps; it is validated and saved (default: the recipe's, none)")
     train.add_argument("--weight-decay", type=float, metavar="RATE", help="decoupled weight decay (AdamW's): each step the kernels shrink by learning rate x RATE; batch norm and biases are not decayed (default: the recipe's, none)")
+    train.add_argument("--elastic", type=float, metavar="ALPHA",
+                       help="elastic distortion of the training images (Simard et al. 2003): a random field smoothed by a Gaussian of "
+                            "the recipe's sigma, times ALPHA px (e.g. 34), read with the recipe's affine augmentation in one resampling; 0 = none "
+                            "(default: the recipe's)")
     train.add_argument("--engine", choices=["local", "ray"], default="local", help="local: this process; ray: data-parallel on Ray workers (Keras on PyTorch), pip install 'digitrec[cluster,distributed]' (default: local)")
     train.add_argument("--workers", type=positive_int, help="with --engine ray: workers sharing each batch (default: 2)")
     train.add_argument("--ray-address", help="with --engine ray: the cluster to join (default: $RAY_ADDRESS, else a local Ray)")
