@@ -72,6 +72,31 @@ def test_transparent_canvas_and_palette_images():
     assert len(imaging.prepare(palette)) == 1
 
 
+def test_deep_and_float_levels_read_like_the_eight_bit_picture(tmp_path):
+    # 16-bit PNGs, 12-bit scans in 16-bit files, 32-bit integers and float TIFFs ([0, 1], [-1, 1]
+    # or 0-255, NaN in a corner): each scaled from its nominal range, not clipped at 255
+    grey = seven(canvas=(300, 300), pen=12, mode="L", ink=0, paper=255)
+    levels = np.asarray(grey, np.float64) / 255  # 0 ink, 1 paper
+    expected = imaging.prepare(grey)[0].pixels
+    with_nan = levels.astype(np.float32)
+    with_nan[:3, :3] = np.nan
+    pictures = {
+        "16bit.png": Image.fromarray(np.rint(levels * 65535).astype(np.uint16)),
+        "12bit.png": Image.fromarray(np.rint(levels * 4095).astype(np.uint16)),
+        "int32.tif": Image.fromarray(np.rint(levels * 65535).astype(np.int32)),
+        "unit.tif": Image.fromarray(levels.astype(np.float32)),
+        "signed.tif": Image.fromarray((levels * 2 - 1).astype(np.float32)),
+        "float255.tif": Image.fromarray((levels * 255).astype(np.float32)),
+        "nan.tif": Image.fromarray(with_nan),
+    }
+    for name, picture in pictures.items():
+        picture.save(tmp_path / name)
+        (digit,) = imaging.prepare(tmp_path / name)
+        assert np.abs(digit.pixels.astype(int) - expected.astype(int)).max() <= 2, name
+    assert imaging.eight_bit(grey) is grey  # 8-bit pictures are not copied
+    assert imaging.prepare(Image.fromarray(np.full((50, 50), np.nan, np.float32))) == []  # nothing to read, no error
+
+
 def test_uneven_lighting_is_removed():
     ys, xs = np.mgrid[0:600, 0:600]
     paper = 255 * (1.0 - 0.55 * xs / 600)  # bright on the left, dim on the right, like a photo

@@ -6,6 +6,7 @@ training set). A drawing or photo is none of that. The steps, each a function be
 
 1. `open_image`: any format Pillow reads, EXIF rotation applied, the first frame of an animation;
    hostile files (decompression bombs, truncated data, zero size) refused with a one-line reason.
+   `eight_bit` scales 16-bit, 32-bit and float levels from their nominal range.
 2. `ink_map`: grey levels at most 640 px on a side (block averages, which keep a thin line's
    contrast to the paper's noise), ink made bright, the paper's level estimated per cell and
    opened (a shadow or gradient is paper; a stroke is not), dark ink measured relative to the
@@ -168,6 +169,7 @@ def working_levels(image: Image.Image):
     A picture whose transparent part is most of it (a drawing on a transparent canvas) is read
     from its alpha channel: what is opaque is ink, whatever its colour.
     """
+    image = eight_bit(image)
     factor = max(1, -(-max(image.size) // WORKING_SIZE))
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
@@ -180,6 +182,27 @@ def working_levels(image: Image.Image):
     dark = dark_ink(shrunk)
     levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum).astype(np.float32) / 255.0
     return (1.0 - levels if dark else levels), factor, dark
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """A picture of integer levels over 8 bits (16-bit PNG or TIFF, 32-bit) or of float levels as
+    8-bit grey, its nominal range scaled to 0-255: for floats [0, 1] (or [-1, 1]) when every level
+    lies within it, else the smallest of 0-255, 0-4095 (12-bit scanners) and 0-65535 that holds
+    the brightest level. Pillow's own conversion clips at 255: in a 16-bit or 12-bit scan every
+    level but the darkest 256 reads as paper (grey pencil vanishes), and a [0, 1] float picture
+    is all black. NaN reads as the range's floor."""
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;"):
+        return image
+    values = np.asarray(image, dtype=np.float32)
+    finite = values[np.isfinite(values)]
+    low, top = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if image.mode == "F" and -1 <= low and top <= 1:
+        floor, ceiling = (-1.0 if low < 0 else 0.0), 1.0
+    else:
+        floor, ceiling = 0.0, next((n for n in (255.0, 4095.0, 65535.0) if top <= n), top)
+    values = np.nan_to_num(values, nan=floor, posinf=ceiling, neginf=floor)
+    scaled = (values - floor) * (255.0 / (ceiling - floor))
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
 def clearest_channel(image: Image.Image, factor: int):
