@@ -21,9 +21,11 @@ def cli(*args, timeout=900):
 
 @pytest.fixture(scope="module")
 def parallel_run(mnist_dir, tmp_path_factory):
+    # with test-time shifts and elastic distortion: the workers distort on PyTorch, and the driver
+    # saves the network wrapped with its shifts, as a local run does
     out = tmp_path_factory.mktemp("parallel") / "fast-2"
     finished = cli("train", "--model", "fast", "--engine", "ray", "--workers", 2, "--limit", 3000, "--epochs", 2, "--batch-size", 64,
-                   "--out", out, "--data-dir", mnist_dir)
+                   "--test-shifts", "on", "--elastic", 20, "--out", out, "--data-dir", mnist_dir)
     assert finished.returncode == 0, finished.stderr
     return out, finished.stdout
 
@@ -38,6 +40,12 @@ def test_two_workers_make_a_run_folder_like_a_local_run(parallel_run):
     assert metrics["workers"] == 2 and metrics["test_accuracy"] > 0.9
     record = json.loads((out / "config.json").read_text())
     assert record["config"]["batch_size"] == 64 and record["versions"]["backend"] == "tensorflow"  # measured and saved on TF
+    assert record["config"]["test_shifts"] is True and record["config"]["augmentation"]["elastic_alpha"] == 20
+    from digitrec.ensemble import SHIFTS, shifts_of
+    from digitrec.saving import load_model
+
+    assert sorted(shifts_of(load_model(out))) == sorted(SHIFTS)  # saved with its shifts
+    assert metrics["validation_accuracy"] > 0.9  # the saved (shifted) model measured on the held-out rows too
     leftovers = [path.name for path in out.parent.iterdir() if path.name.startswith(".")]
     assert leftovers == []
 
