@@ -3,7 +3,7 @@
 Categories come from `stress_pictures.py` (generated here, with a seed that the detector's
 training in `scripts/build_detector.py` does not use), plus two sets of real handwriting:
 hwd-1000 (1,000 digits drawn by a person in a drawing app, `../shared/data/hwd-1000`) and the
-MNIST test set; and hwd-1000 digits placed into the same conditions (`hwd_picture`), so the
+MNIST test set, as pixels and as the tutorials plot it (nine white-on-black panels to a figure); and hwd-1000 digits placed into the same conditions (`hwd_picture`), so the
 conditions are also measured with real handwriting rather than our own stroke skeletons. A digit counts as read when the answer is right and not uncertain; a non-digit
 counts as flagged when the answer is "no digit found" or uncertain.
 
@@ -158,6 +158,26 @@ def mnist_row(predictor):
     return {"count": len(y_test), "outcomes": dict(outcomes), "accuracy": accuracy, "flagged_not_a_digit": flagged_not_digit}
 
 
+def plotted_row(predictor, figures=100):
+    """MNIST test images as the tutorials plot them (`plots.plot_samples`: white on black panels in
+    a white figure, a title above each), nine to a figure, read with --multi: one answer a digit."""
+    from digitrec import plots
+
+    _, (x_test, y_test) = load_mnist()
+    outcomes, examples = Counter(), []
+    for figure in range(figures):
+        images, labels = x_test[9 * figure : 9 * figure + 9], y_test[9 * figure : 9 * figure + 9]
+        prediction = predictor.predict_image(plots.png_bytes(plots.plot_samples(images, labels, 3, 3, title="MNIST test samples")), multi=True)
+        if len(prediction.digits) != 9:
+            outcomes["missed"] += 9
+            examples.append({"figure": figure, "expected": "".join(map(str, labels)), "answer": prediction.text})
+            continue
+        for digit, label in zip(prediction.digits, labels):
+            outcome = "uncertain" if digit.uncertain else ("read" if digit.digit == label else "wrong")
+            outcomes[outcome] += 1
+    return {"count": 9 * figures, "figures": figures, "outcomes": dict(outcomes), "examples": examples}
+
+
 def share(row, outcome):
     return row["outcomes"].get(outcome, 0) / row["count"]
 
@@ -186,6 +206,10 @@ def table(results):
     mnist = results["mnist"]
     lines.append(f"| MNIST test set | {mnist['count']:,} | {100 * mnist['accuracy']:.2f} % correct; {100 * share(mnist, 'read'):.1f} % right and confident, "
                  f"{mnist['flagged_not_a_digit']} flagged \"not a digit\" | ≥99.6 % correct |")
+    plotted = results["mnist plotted"]
+    lines.append(f"| MNIST test images plotted in 3×3 figures (`digitrec data show`'s), `--multi` | {plotted['count']:,} | "
+                 f"**{100 * share(plotted, 'read'):.1f} %** read right and confidently; {100 * share(plotted, 'uncertain'):.1f} % uncertain, "
+                 f"{100 * share(plotted, 'wrong'):.1f} % wrong, {100 * share(plotted, 'missed'):.1f} % in figures not read whole | ≥{100 * TARGETS['digits']:.0f} % |")
     lines += ["", "The same conditions with real handwriting instead of our stroke skeletons: hwd-1000 digits (every 5th) placed into them:", "",
               "| hwd-1000 digits | count | read right and confidently | uncertain | wrong |", "| --- | --- | --- | --- | --- |"]
     for condition, row in results["hwd-1000 in conditions"].items():
@@ -211,6 +235,7 @@ def main():
         "hwd-1000": hwd_row(predictor),
         "hwd-1000 in conditions": hwd_conditions_rows(predictor),
         "mnist": mnist_row(predictor),
+        "mnist plotted": plotted_row(predictor),
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
         "command": "python benchmarks/real_pictures.py" + (f" --count {args.count}" if args.count != 100 else ""),

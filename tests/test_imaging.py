@@ -97,6 +97,77 @@ def test_deep_and_float_levels_read_like_the_eight_bit_picture(tmp_path):
     assert imaging.prepare(Image.fromarray(np.full((50, 50), np.nan, np.float32))) == []  # nothing to read, no error
 
 
+def tile(points, size=140, pen=12):
+    """A white stroke on a black square: an image as a plot or a screen shows it."""
+    image = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(image).line([(x * size, y * size) for x, y in points], fill=255, width=pen)
+    return image
+
+
+SHAPES_ON_TILES = [[(0.3, 0.2), (0.7, 0.2), (0.45, 0.8)], [(0.5, 0.15), (0.5, 0.85)], [(0.3, 0.25), (0.7, 0.25), (0.3, 0.75), (0.7, 0.75)],
+                   [(0.65, 0.2), (0.35, 0.2), (0.35, 0.5), (0.65, 0.5), (0.65, 0.8), (0.3, 0.8)], [(0.3, 0.2), (0.3, 0.5), (0.7, 0.5)],
+                   [(0.35, 0.2), (0.65, 0.2), (0.65, 0.8), (0.35, 0.8), (0.35, 0.2)]]
+
+
+def test_a_digit_on_a_dark_panel_in_a_light_page_is_read_from_the_panel():
+    # MNIST plotted white on black in a white figure, a screenshot, a phone's screen on a desk:
+    # the panel is the paper and its light strokes the ink, whatever the page around it holds
+    alone = tile(SHAPES_ON_TILES[0])
+    expected = imaging.prepare(alone)[0].pixels
+    page = Image.new("L", (420, 320), 255)
+    page.paste(alone, (140, 120))
+    ImageDraw.Draw(page).text((150, 95), "label 7", fill=0)  # a title above it, dark on the page
+    ImageDraw.Draw(page).rectangle([2, 2, 417, 317], outline=90, width=2)  # and the figure's own frame
+    photo = Image.fromarray(np.clip(np.asarray(page, float) * np.linspace(0.75, 1, 420)[None, :]
+                                    + np.random.default_rng(0).normal(0, 4, (320, 420)), 0, 255).astype(np.uint8))
+    tight = Image.new("L", (141, 142), 255)  # a careless crop: a line of the white page on two sides
+    tight.paste(alone, (1, 2))
+    for name, picture in (("page", page), ("photo", photo), ("tight crop", tight)):
+        reading = imaging.read(picture)
+        assert len(reading.digits) == 1 and not reading.parts, name
+        assert correlation(reading.digits[0].pixels, expected) > 0.95, name
+    left, top, right, bottom = imaging.read(page).digits[0].box
+    assert 140 <= left and 120 <= top and right <= 280 and bottom <= 260  # inside the panel, in the page's pixels
+
+
+def test_a_grid_of_panels_is_read_panel_by_panel_in_rows():
+    # a grid of samples (`digitrec data show`, a tutorial's figure): one digit a panel, in rows from
+    # the top, each row left to right, each exactly as the panel alone
+    page = Image.new("RGB", (3 * 180 + 40, 2 * 200 + 40), "white")
+    for i, points in enumerate(SHAPES_ON_TILES):
+        page.paste(tile(points).convert("RGB"), (30 + (i % 3) * 180, 40 + (i // 3) * 200 + 7 * (i % 3)))  # rows not quite level
+    multi = imaging.read(page, multi=True)
+    assert len(multi.digits) == 6 and all(len(group) == 1 for group in multi.options)
+    for digit, points in zip(multi.digits, SHAPES_ON_TILES):
+        assert correlation(digit.pixels, imaging.prepare(tile(points))[0].pixels) > 0.95
+    single = imaging.read(page)
+    assert single.several and len(single.parts) == 6  # without multi: several digits, said as such
+
+
+def test_solid_dark_shapes_are_not_panels():
+    # a fat marker bar is ink, not a screen: nothing light inside it, so the page is read whole
+    bar = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(bar).rectangle([130, 40, 170, 260], fill=0)
+    (digit,) = imaging.prepare(bar)
+    assert digit.pixels[:, 14].max() == 255 and digit.pixels[:, :6].max() == 0
+    # a round fat 0 fills neither its box nor its box's sides
+    ring = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(ring).ellipse([60, 40, 240, 260], outline=0, width=60)
+    levels, _, dark = imaging.working_levels(ring)
+    assert dark and imaging.dark_panels(levels) == []
+    # a thick frame around a dark digit: its inside is paper, not strokes, so it is a frame
+    framed = seven(canvas=(300, 300), pen=10, mode="L", ink=0, paper=255)
+    ImageDraw.Draw(framed).rectangle([10, 10, 289, 289], outline=0, width=45)
+    levels, _, _ = imaging.working_levels(framed)
+    assert imaging.dark_panels(levels) == []
+    # white paper on a dark desk, dark ink on it: the desk is not a panel (it is the whole picture)
+    desk = Image.new("L", (400, 300), 40)
+    ImageDraw.Draw(desk).rectangle([100, 50, 300, 250], fill=230)
+    ImageDraw.Draw(desk).line([(160, 90), (240, 90), (190, 210)], fill=20, width=8)
+    (digit,) = imaging.prepare(desk)
+    assert correlation(digit.pixels, imaging.prepare(seven(canvas=(300, 300), pen=12))[0].pixels) > 0.6
+
+
 def test_uneven_lighting_is_removed():
     ys, xs = np.mgrid[0:600, 0:600]
     paper = 255 * (1.0 - 0.55 * xs / 600)  # bright on the left, dim on the right, like a photo

@@ -57,6 +57,24 @@ def test_numbers_are_read_left_to_right(predictor):
     assert sum(r == n for r, n in zip(read, numbers)) >= 6, read
 
 
+def test_mnist_plotted_in_a_grid_is_read_panel_by_panel(predictor, mnist):
+    # the figure `digitrec data show` draws (white digits on black panels, titles above them), as a
+    # tutorial's reader would save it and ask what it says
+    from digitrec import plots
+
+    images, labels = mnist[1][0], mnist[1][1]
+    right = total = 0
+    for start in range(0, 90, 9):
+        png = plots.png_bytes(plots.plot_samples(images[start : start + 9], labels[start : start + 9], 3, 3, title="MNIST test samples"))
+        prediction = predictor.predict_image(png, multi=True)
+        assert len(prediction.digits) == 9  # every panel, and nothing else on the page (titles)
+        right += sum(d.digit == label for d, label in zip(prediction.digits, labels[start : start + 9]))
+        total += 9
+    assert right >= 0.98 * total
+    without_multi = predictor.predict_image(png)
+    assert without_multi.digits[0].reason == SEVERAL_DIGITS
+
+
 def test_blank_picture_is_no_digit(predictor):
     prediction = predictor.predict_image(Image.new("RGB", (300, 200), "white"))
     assert not prediction.found and prediction.uncertain

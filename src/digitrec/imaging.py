@@ -56,6 +56,12 @@ SPECK_FRACTION = 0.03  # components smaller than this share of the largest are n
 EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than this share of the
 #                           largest is a bit of a neighbouring character, not part of the digit
 LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
+PANEL_SHARE = 0.03  # a dark panel on a light page covers at least this share of the picture...
+PANEL_SIDE = 12  # ...and this many working pixels each way;
+PANEL_FILL = 0.5  # it is solid: this share of its box is dark (light strokes make the rest)...
+PANEL_EDGE_FILL = 0.9  # ...each of its box's four sides is this dark: a rectangle, not a blob...
+PANEL_STROKE = 0.45  # ...and what is light inside is strokes, no part of it this share of its side
+#                     thick each way (a thick frame around paper is not a panel: its inside is paper)
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
 MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 RGBA photo is 46 MiB
@@ -87,6 +93,7 @@ class Reading:
     options: list = dataclasses.field(default_factory=list)  # with multi, per piece side by side:
     #   the ways to cut it into digits (lists of DigitImage), likeliest by width first; `digits`
     #   holds the first of each
+    several: bool = False  # without multi: the parts are certainly separate digits (several panels)
 
 
 def open_image(source, name=None) -> Image.Image:
@@ -158,10 +165,11 @@ def unreadable_reason(source) -> str:
     return "not an image Pillow can read"
 
 
-def working_levels(image: Image.Image):
+def working_levels(image: Image.Image, dark=None):
     """(levels, factor, dark_ink): float32 (H, W) in [0, 1] with ink bright, at most WORKING_SIZE
     on its longest side; the input pixels per working pixel; whether the ink was darker than the
-    paper. Transparency is resolved on the way.
+    paper (`dark` when the caller knows, else judged by `dark_ink`). Transparency is resolved on
+    the way.
 
     A big picture is shrunk by keeping, per block, its inkiest pixel (the darkest on light paper,
     the brightest on a dark board): a 1-px line on a 4000-px picture keeps its full contrast, as
@@ -179,7 +187,7 @@ def working_levels(image: Image.Image):
             return shrink(alpha, factor, np.maximum).astype(np.float32) / 255.0, factor, True
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     grey, shrunk = clearest_channel(image, factor)
-    dark = dark_ink(shrunk)
+    dark = dark_ink(shrunk) if dark is None else dark
     levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum).astype(np.float32) / 255.0
     return (1.0 - levels if dark else levels), factor, dark
 
@@ -277,7 +285,7 @@ def dark_ink(grey: Image.Image) -> bool:
 
 
 def shrink(array: np.ndarray, factor: int, combine) -> np.ndarray:
-    """`array` shrunk by `factor`, each block replaced by `combine` (np.minimum or np.maximum)
+    """`array` shrunk by `factor`, each block replaced by `combine` (np.minimum, np.maximum or np.add)
     over it; the last partial row and column of blocks are dropped (under `factor` pixels)."""
     if factor == 1:
         return array
@@ -401,7 +409,7 @@ def ink_residual(levels, background, dark_ink):
     return residual, centre, sigma, float(np.partition(candidates, rank)[rank]) - centre
 
 
-def ink_map(image: Image.Image):
+def ink_map(image: Image.Image, working=None):
     """(ink, factor): ink as float32 (H, W) in [0, 1] on 0 paper at working resolution, or None
     when the picture holds no ink at all.
 
@@ -410,7 +418,7 @@ def ink_map(image: Image.Image):
     stands well above that noise, scaled by its own typical level, so a faint thin line counts as
     much as a marker stroke however little of the picture it covers.
     """
-    levels, factor, dark = working_levels(image)
+    levels, factor, dark = working if working is not None else working_levels(image)
     edge = border(levels)
     edge_low, edge_high = (percentile(edge, 10), percentile(edge, 90)) if edge.size >= 20 else (0.0, 1.0)
     if max(levels.shape) <= SMALL_PICTURE and edge_high - edge_low < FLAT_PAPER:
@@ -965,16 +973,126 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.round(result).astype(np.uint8)
 
 
+def dark_panels(levels: np.ndarray) -> list:
+    """Solid dark rectangles on a light page, as (left, top, right, bottom) in working pixels: an
+    image shown on a page or a screen (MNIST plotted white on black, a screenshot, a phone's screen
+    photographed on a desk), whose light strokes inside are the digit. `levels` are a light page's
+    working levels (dark is bright in them). A panel fills most of its box and every side of it,
+    so a fat marker stroke (rounded, or thin somewhere) is none, and it is not the whole picture.
+    Found at most LABEL_SIZE px on a side (block means); a box comes back one block inside."""
+    if np.count_nonzero(levels > 0.5) < PANEL_SHARE * PANEL_FILL * levels.size:
+        return []  # too little dark for any panel: most pictures, at the cost of one comparison
+    block = max(1, -(-max(levels.shape) // LABEL_SIZE))
+    height, width = levels.shape[0] // block, levels.shape[1] // block
+    solid = shrink(levels, block, np.add) > 0.5 * block * block  # the blocks' means over 0.5
+    if np.count_nonzero(solid) < PANEL_SHARE * PANEL_FILL * solid.size:
+        return []  # only strokes: averaged over blocks they are no longer dark
+    labels, count = label_components(solid)
+    rows, columns = np.nonzero(labels)
+    which = labels[rows, columns]
+    area = np.bincount(which, minlength=count + 1)
+    top, left = np.full(count + 1, height), np.full(count + 1, width)
+    bottom, right = np.zeros(count + 1, int), np.zeros(count + 1, int)
+    np.minimum.at(top, which, rows)
+    np.minimum.at(left, which, columns)
+    np.maximum.at(bottom, which, rows + 1)
+    np.maximum.at(right, which, columns + 1)
+    panels = []
+    inset = 1 if block > 1 else 0
+    for label in np.flatnonzero(((bottom - top - 2 * inset) * block >= PANEL_SIDE) & ((right - left - 2 * inset) * block >= PANEL_SIDE)):
+        box = (int(left[label]), int(top[label]), int(right[label]), int(bottom[label]))
+        box_area = (box[2] - box[0]) * (box[3] - box[1])
+        if box_area < PANEL_SHARE * height * width or box_area == height * width:
+            continue
+        inside = labels[box[1]:box[3], box[0]:box[2]] == label
+        if min(inside[0].mean(), inside[-1].mean(), inside[:, 0].mean(), inside[:, -1].mean()) < PANEL_EDGE_FILL:
+            continue
+        dark = solid[box[1]:box[3], box[0]:box[2]]  # the panel and what dark it holds (a 0's middle)
+        thick = max(2, round(PANEL_STROKE * min(dark.shape)))
+        if dark.mean() >= PANEL_FILL and not square_filter(~dark, thick, dilate=False)[1:-1, 1:-1].any() and not framed_paper(~dark):
+            panels.append(tuple((value + (inset if i < 2 else -inset)) * block for i, value in enumerate(box)))
+    return panels
+
+
+def framed_paper(light: np.ndarray) -> bool:
+    """Whether the light inside a dark rectangle is paper seen through a frame rather than strokes:
+    it spans most of the rectangle each way and lines the box it spans on three sides or four
+    (paper meets a frame's inside edge all round, where a digit's strokes touch their box at a few
+    points; a digit across the paper may cover one side)."""
+    rows, columns = np.flatnonzero(light.mean(axis=1) > 0.2), np.flatnonzero(light.mean(axis=0) > 0.2)  # specks and corners aside
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < 0.5 * light.shape[0] or columns[-1] - columns[0] + 1 < 0.5 * light.shape[1]:
+        return False
+    spanned = light[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    sides = (spanned[0].mean(), spanned[-1].mean(), spanned[:, 0].mean(), spanned[:, -1].mean())
+    return sum(side >= 0.8 for side in sides) >= 3
+
+
+def reading_order(boxes: list) -> list:
+    """Boxes in rows from the top, each row left to right: a box joins a row when its middle lies
+    between the top and bottom of the row's first box."""
+    rows = []
+    for box in sorted(boxes, key=lambda box: box[1]):
+        middle_y = (box[1] + box[3]) / 2
+        row = next((row for row in rows if row[0][1] <= middle_y < row[0][3]), None)
+        row.append(box) if row is not None else rows.append([box])
+    return [box for row in rows for box in sorted(row, key=lambda box: box[0])]
+
+
+def read_panels(image: Image.Image, working, multi: bool) -> Optional[Reading]:
+    """The digits in the dark panels of a light page (`dark_panels`), each panel read on its own
+    as light ink on dark paper, in reading order; None when there is no such panel holding light
+    strokes (then the picture is read whole). Several panels (a grid of samples) hold one digit
+    each; with `multi` a single panel may hold several. Without `multi`, several panels are
+    several digits (`parts`), the largest panel's the answer."""
+    levels, factor, dark = working
+    if not dark:
+        return None
+    original = image.info.get("original_size", image.size)
+    scale_x, scale_y = original[0] / image.size[0], original[1] / image.size[1]
+    found = []
+    boxes = reading_order(dark_panels(levels))
+    for left, top, right, bottom in boxes:
+        box = (left * factor, top * factor, min(right * factor, image.width), min(bottom * factor, image.height))
+        panel = image.crop(box)
+        # the panel is the paper, so its ink is light: a bold digit that fills much of it is no
+        # reason to judge otherwise (a panel with nothing light inside reads no digit)
+        reading = read_image(panel, multi and len(boxes) == 1, working_levels(panel, dark=False))  # a grid: a digit a panel
+        if reading.digits:
+            found.append((box, reading))
+    if not found:
+        return None
+
+    def moved(digit, box):
+        left, top, right, bottom = digit.box
+        return DigitImage(digit.pixels, (round(left + box[0] * scale_x), round(top + box[1] * scale_y),
+                                         round(right + box[0] * scale_x), round(bottom + box[1] * scale_y)))
+
+    if multi:
+        options = [[[moved(digit, box) for digit in option] for option in group]
+                   for box, reading in found for group in (reading.options or [[reading.digits[:1]]])]
+        return Reading([digit for group in options for digit in group[0]], [], options=options)
+    digits = [moved(reading.digits[0], box) for box, reading in found]
+    largest = max(range(len(found)), key=lambda i: (found[i][0][2] - found[i][0][0]) * (found[i][0][3] - found[i][0][1]))
+    return Reading([digits[largest]], digits if len(digits) > 1 else [], several=len(digits) > 1)
+
+
 def read(source, multi=False, name=None) -> Reading:
     """Every digit in a picture (path, bytes or PIL image) as MNIST-style 28x28 uint8 arrays.
 
     Without `multi` everything that is ink (minus specks, lines and frames) is one digit, and
     `parts` holds the pieces side by side when there are several (so a caller can say "several
     digits"). With `multi`, one digit per piece, left to right, touching digits cut apart (see
-    `split_options`).
+    `split_options`). Dark panels on a light page (`dark_panels`: MNIST plotted white on black, a
+    screen) are read each on its own, their light strokes the ink.
     """
     image = source if isinstance(source, Image.Image) else open_image(source, name)
-    found = ink_map(image)
+    working = working_levels(image)
+    return read_panels(image, working, multi) or read_image(image, multi, working)
+
+
+def read_image(image: Image.Image, multi: bool, working) -> Reading:
+    """`read` of a picture as one page, from its `working_levels`."""
+    found = ink_map(image, working)
     if found is None:
         return Reading([], [])
     ink, factor = found

@@ -376,7 +376,7 @@ class Predictor:
             # without multi: pieces side by side that are each a confident digit, while all of them
             # together are not (a 0 drawn with a gap is two "1"s but also a good 0), are a number
             confident = (digit_scores >= self.detector_threshold) & (probabilities.max(axis=1) >= self.threshold)
-            if not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2:
+            if reading.several or (not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2):
                 reason = SEVERAL_DIGITS
         digits = [
             self.answer(row, d.pixels, d.box, digit_score=score, reason=reason)
