@@ -75,6 +75,33 @@ def test_mnist_plotted_in_a_grid_is_read_panel_by_panel(predictor, mnist):
     assert without_multi.digits[0].reason == SEVERAL_DIGITS
 
 
+def test_mnist_shown_by_matplotlib_with_axes_is_read_from_the_image(predictor, mnist):
+    # plt.imshow(x, cmap="gray") as the tutorials show a sample: tick marks stick out of the image,
+    # numbers around it, a title above; and the TensorFlow tutorial's 5x5 grid with labels below
+    import matplotlib.pyplot as plt
+
+    from digitrec import plots
+
+    images, labels = mnist[1][0], mnist[1][1]
+    for i in range(10):
+        figure = plt.figure(figsize=(3, 3))
+        plt.imshow(images[i], cmap="gray")
+        plt.title(f"Label: {labels[i]}")
+        prediction = predictor.predict_image(plots.png_bytes(figure))
+        plt.close(figure)
+        assert prediction.text == str(labels[i]) and not prediction.uncertain, (i, prediction.to_dict())
+    figure = plt.figure(figsize=(10, 10))
+    for i in range(25):
+        plt.subplot(5, 5, i + 1)
+        plt.xticks([])
+        plt.yticks([])
+        plt.imshow(images[200 + i], cmap="gray")
+        plt.xlabel(str(labels[200 + i]))
+    read = predictor.predict_image(plots.png_bytes(figure), multi=True).text
+    plt.close(figure)
+    assert len(read) == 25 and sum(a == str(b) for a, b in zip(read, labels[200:225])) >= 24, read
+
+
 def test_blank_picture_is_no_digit(predictor):
     prediction = predictor.predict_image(Image.new("RGB", (300, 200), "white"))
     assert not prediction.found and prediction.uncertain

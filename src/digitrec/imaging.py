@@ -20,7 +20,8 @@ training set). A drawing or photo is none of that. The steps, each a function be
    line, erode a fat marker), fit into 20x20, centre by centre of mass in 28x28.
 
 `read` runs them all and says what else it saw (several pieces side by side, only lines or a
-frame). Only NumPy and Pillow: this module is on the light inference path.
+frame). A light page holding solid dark panels with light strokes (MNIST plotted white on black,
+a screen) is read panel by panel instead (`dark_panels`, `read_panels`). Only NumPy and Pillow: this module is on the light inference path.
 """
 
 import dataclasses
@@ -56,10 +57,11 @@ SPECK_FRACTION = 0.03  # components smaller than this share of the largest are n
 EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than this share of the
 #                           largest is a bit of a neighbouring character, not part of the digit
 LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
-PANEL_SHARE = 0.03  # a dark panel on a light page covers at least this share of the picture...
+PANEL_SHARE = 0.005  # a dark panel on a light page covers at least this share of the picture...
 PANEL_SIDE = 12  # ...and this many working pixels each way;
 PANEL_FILL = 0.5  # it is solid: this share of its box is dark (light strokes make the rest)...
 PANEL_EDGE_FILL = 0.9  # ...each of its box's four sides is this dark: a rectangle, not a blob...
+PANEL_OUTSIDE = 0.1  # panels are read when what is dark elsewhere is under this share of their area
 PANEL_STROKE = 0.45  # ...and what is light inside is strokes, no part of it this share of its side
 #                     thick each way (a thick frame around paper is not a panel: its inside is paper)
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
@@ -978,8 +980,9 @@ def dark_panels(levels: np.ndarray) -> list:
     image shown on a page or a screen (MNIST plotted white on black, a screenshot, a phone's screen
     photographed on a desk), whose light strokes inside are the digit. `levels` are a light page's
     working levels (dark is bright in them). A panel fills most of its box and every side of it,
-    so a fat marker stroke (rounded, or thin somewhere) is none, and it is not the whole picture.
-    Found at most LABEL_SIZE px on a side (block means); a box comes back one block inside."""
+    so a fat marker stroke (rounded, or thin somewhere) is none, and it is not the whole picture;
+    thin bits sticking out of it (a plot's tick marks) are left aside. Found at most LABEL_SIZE px
+    on a side (block means); a box comes back one block inside."""
     if np.count_nonzero(levels > 0.5) < PANEL_SHARE * PANEL_FILL * levels.size:
         return []  # too little dark for any panel: most pictures, at the cost of one comparison
     block = max(1, -(-max(levels.shape) // LABEL_SIZE))
@@ -1000,9 +1003,14 @@ def dark_panels(levels: np.ndarray) -> list:
     panels = []
     inset = 1 if block > 1 else 0
     for label in np.flatnonzero(((bottom - top - 2 * inset) * block >= PANEL_SIDE) & ((right - left - 2 * inset) * block >= PANEL_SIDE)):
-        box = (int(left[label]), int(top[label]), int(right[label]), int(bottom[label]))
+        inside = labels[top[label] : bottom[label], left[label] : right[label]] == label
+        # the rows and columns it mostly fills: a plot's tick marks or a stand sticking out aside
+        rows, columns = np.flatnonzero(inside.mean(axis=1) >= 0.5), np.flatnonzero(inside.mean(axis=0) >= 0.5)
+        if rows.size == 0 or columns.size == 0:
+            continue
+        box = (int(left[label] + columns[0]), int(top[label] + rows[0]), int(left[label] + columns[-1] + 1), int(top[label] + rows[-1] + 1))
         box_area = (box[2] - box[0]) * (box[3] - box[1])
-        if box_area < PANEL_SHARE * height * width or box_area == height * width:
+        if box_area < PANEL_SHARE * height * width or box_area == height * width or min(box[2] - box[0], box[3] - box[1]) <= 2 * inset:
             continue
         inside = labels[box[1]:box[3], box[0]:box[2]] == label
         if min(inside[0].mean(), inside[-1].mean(), inside[:, 0].mean(), inside[:, -1].mean()) < PANEL_EDGE_FILL:
@@ -1010,8 +1018,18 @@ def dark_panels(levels: np.ndarray) -> list:
         dark = solid[box[1]:box[3], box[0]:box[2]]  # the panel and what dark it holds (a 0's middle)
         thick = max(2, round(PANEL_STROKE * min(dark.shape)))
         if dark.mean() >= PANEL_FILL and not square_filter(~dark, thick, dilate=False)[1:-1, 1:-1].any() and not framed_paper(~dark):
-            panels.append(tuple((value + (inset if i < 2 else -inset)) * block for i, value in enumerate(box)))
-    return panels
+            panels.append(box)
+    # a dark part of a panel's picture (a 9's loop) is no panel of its own
+    panels = [box for box in panels if not any(other != box and other[0] <= box[0] and other[1] <= box[1] and box[2] <= other[2]
+                                               and box[3] <= other[3] for other in panels)]
+    # the panels hold the picture: what else is dark on the page is little (titles, tick labels),
+    # not a digit written beside a small dark label
+    outside = solid.copy()
+    for left_, top_, right_, bottom_ in panels:
+        outside[top_:bottom_, left_:right_] = False
+    if np.count_nonzero(outside) > PANEL_OUTSIDE * sum((r - l) * (b - t) for l, t, r, b in panels):
+        return []
+    return [tuple((value + (inset if i < 2 else -inset)) * block for i, value in enumerate(box)) for box in panels]
 
 
 def framed_paper(light: np.ndarray) -> bool:
