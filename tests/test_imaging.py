@@ -160,6 +160,15 @@ def test_solid_dark_shapes_are_not_panels():
     ImageDraw.Draw(framed).rectangle([10, 10, 289, 289], outline=0, width=45)
     levels, _, _ = imaging.working_levels(framed)
     assert imaging.dark_panels(levels) == []
+    # a digit written beside a small dark label with white print, with a marker or a fine pen: the
+    # page is read whole
+    for pen in (8, 2):
+        page = Image.new("L", (600, 400), 255)
+        ImageDraw.Draw(page).line([(120, 90), (260, 90), (170, 330)], fill=0, width=pen)
+        ImageDraw.Draw(page).rectangle([420, 40, 560, 110], fill=20)
+        ImageDraw.Draw(page).text((440, 60), "LOT 42", fill=255)
+        levels, _, _ = imaging.working_levels(page)
+        assert imaging.dark_panels(levels) == [], pen
     # white paper on a dark desk, dark ink on it: the desk is not a panel (it is the whole picture)
     desk = Image.new("L", (400, 300), 40)
     ImageDraw.Draw(desk).rectangle([100, 50, 300, 250], fill=230)

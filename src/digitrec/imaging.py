@@ -60,8 +60,9 @@ LONG_LINE = 0.85  # a straight run this share of the picture's width (or height)
 PANEL_SHARE = 0.005  # a dark panel on a light page covers at least this share of the picture...
 PANEL_SIDE = 12  # ...and this many working pixels each way;
 PANEL_FILL = 0.5  # it is solid: this share of its box is dark (light strokes make the rest)...
+PANEL_CORE = 0.9  # the rectangle it mostly fills holds this share of it (tick marks may stick out)
 PANEL_EDGE_FILL = 0.9  # ...each of its box's four sides is this dark: a rectangle, not a blob...
-PANEL_OUTSIDE = 0.1  # panels are read when what is dark elsewhere is under this share of their area
+PANEL_OUTSIDE_HEIGHT = 0.3  # panels are read unless a piece outside, not around them, is this share of their height
 PANEL_STROKE = 0.45  # ...and what is light inside is strokes, no part of it this share of its side
 #                     thick each way (a thick frame around paper is not a panel: its inside is paper)
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
@@ -991,15 +992,7 @@ def dark_panels(levels: np.ndarray) -> list:
     if np.count_nonzero(solid) < PANEL_SHARE * PANEL_FILL * solid.size:
         return []  # only strokes: averaged over blocks they are no longer dark
     labels, count = label_components(solid)
-    rows, columns = np.nonzero(labels)
-    which = labels[rows, columns]
-    area = np.bincount(which, minlength=count + 1)
-    top, left = np.full(count + 1, height), np.full(count + 1, width)
-    bottom, right = np.zeros(count + 1, int), np.zeros(count + 1, int)
-    np.minimum.at(top, which, rows)
-    np.minimum.at(left, which, columns)
-    np.maximum.at(bottom, which, rows + 1)
-    np.maximum.at(right, which, columns + 1)
+    left, top, right, bottom, area = component_boxes(labels, count)
     panels = []
     inset = 1 if block > 1 else 0
     for label in np.flatnonzero(((bottom - top - 2 * inset) * block >= PANEL_SIDE) & ((right - left - 2 * inset) * block >= PANEL_SIDE)):
@@ -1013,6 +1006,8 @@ def dark_panels(levels: np.ndarray) -> list:
         if box_area < PANEL_SHARE * height * width or box_area == height * width or min(box[2] - box[0], box[3] - box[1]) <= 2 * inset:
             continue
         inside = labels[box[1]:box[3], box[0]:box[2]] == label
+        if inside.sum() < PANEL_CORE * area[label]:
+            continue  # more than thin bits outside the rectangle: a blob (a stroke merged with a shadow)
         if min(inside[0].mean(), inside[-1].mean(), inside[:, 0].mean(), inside[:, -1].mean()) < PANEL_EDGE_FILL:
             continue
         dark = solid[box[1]:box[3], box[0]:box[2]]  # the panel and what dark it holds (a 0's middle)
@@ -1022,14 +1017,39 @@ def dark_panels(levels: np.ndarray) -> list:
     # a dark part of a panel's picture (a 9's loop) is no panel of its own
     panels = [box for box in panels if not any(other != box and other[0] <= box[0] and other[1] <= box[1] and box[2] <= other[2]
                                                and box[3] <= other[3] for other in panels)]
-    # the panels hold the picture: what else is dark on the page is little (titles, tick labels),
-    # not a digit written beside a small dark label
-    outside = solid.copy()
-    for left_, top_, right_, bottom_ in panels:
-        outside[top_:bottom_, left_:right_] = False
-    if np.count_nonzero(outside) > PANEL_OUTSIDE * sum((r - l) * (b - t) for l, t, r, b in panels):
+    if not panels:
         return []
+    # the panels hold the picture: nothing else on the page may be a digit, only small print
+    # (titles, tick numbers) and frames around them. Measured at working size, so that a thin pen
+    # line counts: a piece outside as tall as a third of a panel and not around one may be a
+    # digit written beside a small dark label, and the page is read whole
+    outside = levels > 0.5
+    for left_, top_, right_, bottom_ in panels:  # with the panel's rim, which blocks cut across
+        outside[max(top_ - 2, 0) * block : (bottom_ + 2) * block, max(left_ - 2, 0) * block : (right_ + 2) * block] = False
+    pieces, count = label_components(outside)
+    piece_left, piece_top, piece_right, piece_bottom, piece_area = component_boxes(pieces, count)
+    tall = np.flatnonzero((piece_bottom - piece_top) >= PANEL_OUTSIDE_HEIGHT * min(b - t for _, t, _, b in panels) * block)
+    for piece in tall[tall > 0]:
+        around = any(piece_left[piece] <= l * block and piece_top[piece] <= t * block and r * block <= piece_right[piece]
+                     and b * block <= piece_bottom[piece] for l, t, r, b in panels)
+        if not around:  # a frame around the figure or a panel is no digit
+            return []
     return [tuple((value + (inset if i < 2 else -inset)) * block for i, value in enumerate(box)) for box in panels]
+
+
+def component_boxes(labels: np.ndarray, count: int):
+    """(left, top, right, bottom, area) of each label 0..count, as arrays (right and bottom
+    exclusive; a label with no pixel gets an empty box)."""
+    height, width = labels.shape
+    rows, columns = np.nonzero(labels)
+    which = labels[rows, columns]
+    top, left = np.full(count + 1, height), np.full(count + 1, width)
+    bottom, right = np.zeros(count + 1, int), np.zeros(count + 1, int)
+    np.minimum.at(top, which, rows)
+    np.minimum.at(left, which, columns)
+    np.maximum.at(bottom, which, rows + 1)
+    np.maximum.at(right, which, columns + 1)
+    return left, top, right, bottom, np.bincount(which, minlength=count + 1)
 
 
 def framed_paper(light: np.ndarray) -> bool:
