@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from digitrec import imaging
 from digitrec.errors import DigitrecError
-from images import digit_strokes, draw_strokes, mnist_as_drawing, png_with_header, render_number
+from images import category_set, digit_strokes, draw_strokes, mnist_as_drawing, png_with_header, render_number
 
 
 def centre_of_mass(pixels):
@@ -175,6 +175,17 @@ def test_solid_dark_shapes_are_not_panels():
     ImageDraw.Draw(desk).line([(160, 90), (240, 90), (190, 210)], fill=20, width=8)
     (digit,) = imaging.prepare(desk)
     assert correlation(digit.pixels, imaging.prepare(seven(canvas=(300, 300), pen=12))[0].pixels) > 0.6
+
+
+def test_pictures_made_the_ordinary_ways_hold_no_panels():
+    # paper, shadows, frames, ruled lines, several digits, non-digits: none is read as panels
+    # (the README's check runs 300 a category; a sample here)
+    from stress_pictures import CATEGORIES
+
+    for name in CATEGORIES:
+        for image, _ in category_set(name, 12, seed=7):
+            levels, _, dark = imaging.working_levels(image if isinstance(image, Image.Image) else imaging.open_image(image))
+            assert not (dark and imaging.dark_panels(levels)), name
 
 
 def test_uneven_lighting_is_removed():
