@@ -144,6 +144,41 @@ def test_a_grid_of_panels_is_read_panel_by_panel_in_rows():
     assert single.several and len(single.parts) == 6  # without multi: several digits, said as such
 
 
+def framed_plot(points, size=140):
+    """A dark stroke on light paper inside a plot's thin axes: tick marks out, numbers beside."""
+    page = Image.new("L", (size + 80, size + 80), 255)
+    draw = ImageDraw.Draw(page)
+    draw.line([(40 + x * size, 40 + y * size) for x, y in points], fill=0, width=12)
+    draw.rectangle([38, 38, 42 + size, 42 + size], outline=0, width=2)
+    for tick in range(0, size + 1, 35):
+        draw.line([(40 + tick, 42 + size), (40 + tick, 48 + size)], fill=0, width=2)
+        draw.line([(32, 40 + tick), (38, 40 + tick)], fill=0, width=2)
+        draw.text((34 + tick, 52 + size), str(tick // 5), fill=0)
+        draw.text((14, 34 + tick), str(tick // 5), fill=0)
+    return page
+
+
+def test_images_plotted_dark_on_light_inside_axes_are_read_inside_them():
+    # plt.imshow(x, cmap="binary"): the axes' frame round the image, tick numbers round the frame
+    for points in SHAPES_ON_TILES[:3]:
+        paper = Image.new("L", (140, 140), 255)
+        ImageDraw.Draw(paper).line([(x * 140, y * 140) for x, y in points], fill=0, width=12)
+        (digit,) = imaging.read(framed_plot(points)).digits
+        assert correlation(digit.pixels, imaging.prepare(paper)[0].pixels) > 0.95
+    grid = Image.new("L", (3 * 230, 2 * 230), 255)
+    for i, points in enumerate(SHAPES_ON_TILES):
+        grid.paste(framed_plot(points), ((i % 3) * 230, (i // 3) * 230))
+    reading = imaging.read(grid, multi=True)
+    assert len(reading.digits) == 6
+    for digit, points in zip(reading.digits, SHAPES_ON_TILES):
+        assert correlation(digit.pixels, imaging.read(framed_plot(points)).digits[0].pixels) > 0.95
+    # a frame alone round a digit is read as always (the frame taken out), not as a plot
+    framed = seven(canvas=(300, 300), pen=10, mode="L", ink=0, paper=255)
+    ImageDraw.Draw(framed).rectangle([10, 10, 289, 289], outline=0, width=4)
+    levels, _, _ = imaging.working_levels(framed)
+    assert imaging.plot_frames(levels) == []
+
+
 def test_solid_dark_shapes_are_not_panels():
     # a fat marker bar is ink, not a screen: nothing light inside it, so the page is read whole
     bar = Image.new("L", (300, 300), 255)
@@ -178,14 +213,14 @@ def test_solid_dark_shapes_are_not_panels():
 
 
 def test_pictures_made_the_ordinary_ways_hold_no_panels():
-    # paper, shadows, frames, ruled lines, several digits, non-digits: none is read as panels
+    # paper, shadows, frames, ruled lines, several digits, non-digits: none is read as panels or plots
     # (the README's check runs 300 a category; a sample here)
     from stress_pictures import CATEGORIES
 
     for name in CATEGORIES:
         for image, _ in category_set(name, 12, seed=7):
             levels, _, dark = imaging.working_levels(image if isinstance(image, Image.Image) else imaging.open_image(image))
-            assert not (dark and imaging.dark_panels(levels)), name
+            assert not (dark and (imaging.dark_panels(levels) or imaging.plot_frames(levels))), name
 
 
 def test_uneven_lighting_is_removed():

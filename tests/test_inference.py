@@ -102,6 +102,33 @@ def test_mnist_shown_by_matplotlib_with_axes_is_read_from_the_image(predictor, m
     assert len(read) == 25 and sum(a == str(b) for a, b in zip(read, labels[200:225])) >= 24, read
 
 
+@pytest.mark.parametrize("cmap", ["binary", "gray_r"])
+def test_mnist_plotted_dark_on_light_is_read_inside_the_axes(predictor, mnist, cmap):
+    # the TensorFlow tutorial's cmap=plt.cm.binary: black digits, the axes' frame round each, tick
+    # numbers beside it (themselves digits, not to be read)
+    import matplotlib.pyplot as plt
+
+    from digitrec import plots
+
+    images, labels = mnist[1][0], mnist[1][1]
+    right = 0
+    for i in range(10):
+        figure = plt.figure(figsize=(3, 3))
+        plt.imshow(images[i], cmap=cmap)
+        plt.title(f"Label: {labels[i]}")
+        prediction = predictor.predict_image(plots.png_bytes(figure))
+        plt.close(figure)
+        right += prediction.text == str(labels[i]) and not prediction.uncertain
+    assert right >= 9
+    figure, axes = plt.subplots(3, 3, figsize=(6, 6))
+    for i, ax in enumerate(axes.flat):
+        ax.imshow(images[100 + i], cmap=cmap)
+        ax.set_title(str(labels[100 + i]))
+    read = predictor.predict_image(plots.png_bytes(figure), multi=True).text
+    plt.close(figure)
+    assert read == "".join(map(str, labels[100:109]))
+
+
 def test_blank_picture_is_no_digit(predictor):
     prediction = predictor.predict_image(Image.new("RGB", (300, 200), "white"))
     assert not prediction.found and prediction.uncertain

@@ -21,7 +21,8 @@ training set). A drawing or photo is none of that. The steps, each a function be
 
 `read` runs them all and says what else it saw (several pieces side by side, only lines or a
 frame). A light page holding solid dark panels with light strokes (MNIST plotted white on black,
-a screen) is read panel by panel instead (`dark_panels`, `read_panels`). Only NumPy and Pillow: this module is on the light inference path.
+a screen), or plots' thin frames round dark strokes beside other plots or tick numbers, is read
+panel by panel instead (`dark_panels`, `plot_frames`, `read_panels`). Only NumPy and Pillow: this module is on the light inference path.
 """
 
 import dataclasses
@@ -1019,22 +1020,73 @@ def dark_panels(levels: np.ndarray) -> list:
                                                and box[3] <= other[3] for other in panels)]
     if not panels:
         return []
-    # the panels hold the picture: nothing else on the page may be a digit, only small print
-    # (titles, tick numbers) and frames around them. Measured at working size, so that a thin pen
-    # line counts: a piece outside as tall as a third of a panel and not around one may be a
-    # digit written beside a small dark label, and the page is read whole
-    outside = levels > 0.5
-    for left_, top_, right_, bottom_ in panels:  # with the panel's rim, which blocks cut across
-        outside[max(top_ - 2, 0) * block : (bottom_ + 2) * block, max(left_ - 2, 0) * block : (right_ + 2) * block] = False
-    pieces, count = label_components(outside)
-    piece_left, piece_top, piece_right, piece_bottom, piece_area = component_boxes(pieces, count)
-    tall = np.flatnonzero((piece_bottom - piece_top) >= PANEL_OUTSIDE_HEIGHT * min(b - t for _, t, _, b in panels) * block)
-    for piece in tall[tall > 0]:
-        around = any(piece_left[piece] <= l * block and piece_top[piece] <= t * block and r * block <= piece_right[piece]
-                     and b * block <= piece_bottom[piece] for l, t, r, b in panels)
-        if not around:  # a frame around the figure or a panel is no digit
-            return []
+    boxes = [tuple(value * block for value in box) for box in panels]
+    rims = [(max(l - 2 * block, 0), max(t - 2 * block, 0), r + 2 * block, b + 2 * block) for l, t, r, b in boxes]  # blocks cut across them
+    if tall_piece_outside(levels > 0.5, boxes, rims):
+        return []
     return [tuple((value + (inset if i < 2 else -inset)) * block for i, value in enumerate(box)) for box in panels]
+
+
+def tall_piece_outside(ink: np.ndarray, boxes: list, cleared: list) -> bool:
+    """Whether, outside the `cleared` boxes, the `ink` mask (working pixels) holds a piece as tall
+    as a third of the shortest of `boxes` that is not around one of them: something that may be a
+    digit written beside the panels or plots (then the page is read whole). Small print (titles,
+    tick numbers) and a frame around the figure are not. At working size, so a thin pen line counts."""
+    outside = ink.copy()
+    for left, top, right, bottom in cleared:
+        outside[top:bottom, left:right] = False
+    pieces, count = label_components(outside)
+    piece_left, piece_top, piece_right, piece_bottom, _ = component_boxes(pieces, count)
+    tall = np.flatnonzero((piece_bottom - piece_top) >= PANEL_OUTSIDE_HEIGHT * min(b - t for _, t, _, b in boxes))
+    return any(not any(piece_left[piece] <= l and piece_top[piece] <= t and r <= piece_right[piece] and b <= piece_bottom[piece]
+                       for l, t, r, b in boxes) for piece in tall[tall > 0])
+
+
+def plot_frames(levels: np.ndarray) -> list:
+    """The insides of straight thin frames on a light page, as (left, top, right, bottom) in
+    working pixels: a plot's axes drawn round an image dark on light (`cmap="binary"`), tick marks
+    sticking out. A frame is a piece whose box has a row (column) at least 90 % covered at its
+    top and bottom (left and right) and little of it inside. Only used where a frame is not alone
+    on the page (a grid of plots, or small print such as tick numbers around it): a frame alone
+    round a digit is read whole, frame taken out, as always."""
+    ink = levels > 0.5
+    labels, count = label_components(ink)
+    left, top, right, bottom, area = component_boxes(labels, count)
+    height, width = ink.shape
+    insides = []
+    for label in np.flatnonzero((bottom - top >= PANEL_SIDE) & (right - left >= PANEL_SIDE) & ((bottom - top) * (right - left) >= PANEL_SHARE * ink.size)):
+        if label == 0:
+            continue
+        piece = labels[top[label] : bottom[label], left[label] : right[label]] == label
+        rows, columns = np.flatnonzero(piece.mean(axis=1) >= PANEL_EDGE_FILL), np.flatnonzero(piece.mean(axis=0) >= PANEL_EDGE_FILL)
+        if rows.size < 2 or columns.size < 2:
+            continue
+        # the lines' inner edges: the end of the first run of covered rows, the start of the last
+        inner_top = rows[np.flatnonzero(np.diff(rows) > 1)[0]] + 1 if np.any(np.diff(rows) > 1) else None
+        inner_left = columns[np.flatnonzero(np.diff(columns) > 1)[0]] + 1 if np.any(np.diff(columns) > 1) else None
+        if inner_top is None or inner_left is None:
+            continue
+        inner_bottom = rows[rows >= inner_top][0]
+        inner_right = columns[columns >= inner_left][0]
+        box = (int(left[label] + inner_left + 1), int(top[label] + inner_top + 1), int(left[label] + inner_right - 1), int(top[label] + inner_bottom - 1))
+        if box[2] - box[0] < PANEL_SIDE or box[3] - box[1] < PANEL_SIDE:
+            continue
+        if (labels[box[1] : box[3], box[0] : box[2]] == label).mean() > 0.5:
+            continue  # not hollow: a filled shape (strokes touching the frame may fill a little)
+        if box[0] == 0 and box[1] == 0 and box[2] == width and box[3] == height:
+            continue
+        insides.append((box, (int(left[label]), int(top[label]), int(right[label]), int(bottom[label]))))
+    insides = [(box, frame) for box, frame in insides
+               if not any(o != box and o[0] <= box[0] and o[1] <= box[1] and box[2] <= o[2] and box[3] <= o[3] for o, _ in insides)]
+    if not insides or tall_piece_outside(ink, [box for box, _ in insides], [frame for _, frame in insides]):
+        return []
+    if len(insides) == 1:
+        outside = ink.copy()
+        left_, top_, right_, bottom_ = insides[0][1]
+        outside[top_:bottom_, left_:right_] = False
+        if np.count_nonzero(outside) < 4 * MIN_INK_PIXELS:
+            return []  # a frame alone round a digit: the whole page reads it, frame taken out
+    return [box for box, _ in insides]
 
 
 def component_boxes(labels: np.ndarray, count: int):
@@ -1078,7 +1130,8 @@ def reading_order(boxes: list) -> list:
 
 def read_panels(image: Image.Image, working, multi: bool) -> Optional[Reading]:
     """The digits in the dark panels of a light page (`dark_panels`), each panel read on its own
-    as light ink on dark paper, in reading order; None when there is no such panel holding light
+    as light ink on dark paper, or else inside its plots' frames (`plot_frames`, dark ink), in
+    reading order; None when there is no such panel holding light
     strokes (then the picture is read whole). Several panels (a grid of samples) hold one digit
     each; with `multi` a single panel may hold several. Without `multi`, several panels are
     several digits (`parts`), the largest panel's the answer."""
@@ -1088,13 +1141,15 @@ def read_panels(image: Image.Image, working, multi: bool) -> Optional[Reading]:
     original = image.info.get("original_size", image.size)
     scale_x, scale_y = original[0] / image.size[0], original[1] / image.size[1]
     found = []
-    boxes = reading_order(dark_panels(levels))
+    boxes, light_ink = reading_order(dark_panels(levels)), True
+    if not boxes:
+        boxes, light_ink = reading_order(plot_frames(levels)), False
     for left, top, right, bottom in boxes:
         box = (left * factor, top * factor, min(right * factor, image.width), min(bottom * factor, image.height))
         panel = image.crop(box)
-        # the panel is the paper, so its ink is light: a bold digit that fills much of it is no
-        # reason to judge otherwise (a panel with nothing light inside reads no digit)
-        reading = read_image(panel, multi and len(boxes) == 1, working_levels(panel, dark=False))  # a grid: a digit a panel
+        # a panel is the paper, so its ink is light (inside a plot's frame, dark): a bold digit that
+        # fills much of it is no reason to judge otherwise (nothing inside reads no digit)
+        reading = read_image(panel, multi and len(boxes) == 1, working_levels(panel, dark=not light_ink))  # a grid: a digit a panel
         if reading.digits:
             found.append((box, reading))
     if not found:
