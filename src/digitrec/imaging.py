@@ -1050,6 +1050,8 @@ def plot_frames(levels: np.ndarray) -> list:
     on the page (a grid of plots, or small print such as tick numbers around it): a frame alone
     round a digit is read whole, frame taken out, as always."""
     ink = levels > 0.5
+    if not framed_lines(ink):
+        return []  # no two long lines each way, far apart: most pictures, at little cost
     labels, count = label_components(ink)
     left, top, right, bottom, area = component_boxes(labels, count)
     height, width = ink.shape
@@ -1087,6 +1089,29 @@ def plot_frames(levels: np.ndarray) -> list:
         if np.count_nonzero(outside) < 4 * MIN_INK_PIXELS:
             return []  # a frame alone round a digit: the whole page reads it, frame taken out
     return [box for box, _ in insides]
+
+
+def framed_lines(ink: np.ndarray) -> bool:
+    """Whether `ink` may hold a plot's frame: on a copy at most LABEL_SIZE px on a side (a block
+    inky if any of its pixels is), two thin lines (at most two blocks thick) each way, each as long
+    as the smallest panel's side, at least that far apart. A dark desk or shadow at the edges is
+    thick, and strokes are short or come one a way."""
+    block = max(1, -(-max(ink.shape) // LABEL_SIZE))
+    small = shrink(ink, block, np.maximum)
+    length = max(PANEL_SIDE // block, round(np.sqrt(PANEL_SHARE) * min(small.shape)), 2)
+
+    def lines(mask):
+        changes = np.diff(np.pad(mask.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+        rows, starts = np.nonzero(changes == 1)
+        stops = np.nonzero(changes == -1)[1]
+        rows = np.unique(rows[stops - starts >= length])
+        if rows.size < 2:
+            return False
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+        thin = [group[0] for group in groups if group.size <= 2]
+        return len(thin) >= 2 and max(thin) - min(thin) >= length
+
+    return lines(small) and lines(small.T)
 
 
 def component_boxes(labels: np.ndarray, count: int):
