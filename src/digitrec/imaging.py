@@ -22,7 +22,8 @@ training set). A drawing or photo is none of that. The steps, each a function be
 `read` runs them all and says what else it saw (several pieces side by side, only lines or a
 frame). A light page holding solid dark panels with light strokes (MNIST plotted white on black,
 a screen), or plots' thin frames round dark strokes beside other plots or tick numbers, is read
-panel by panel instead (`dark_panels`, `plot_frames`, `read_panels`). Only NumPy and Pillow: this module is on the light inference path.
+panel by panel instead (`dark_panels`, `plot_frames`, `read_panels`). Only NumPy and Pillow: this
+module is on the light inference path.
 """
 
 import dataclasses
@@ -63,9 +64,9 @@ PANEL_SIDE = 12  # ...and this many working pixels each way;
 PANEL_FILL = 0.5  # it is solid: this share of its box is dark (light strokes make the rest)...
 PANEL_CORE = 0.9  # the rectangle it mostly fills holds this share of it (tick marks may stick out)
 PANEL_EDGE_FILL = 0.9  # ...each of its box's four sides is this dark: a rectangle, not a blob...
-PANEL_OUTSIDE_HEIGHT = 0.3  # panels are read unless a piece outside, not around them, is this share of their height
 PANEL_STROKE = 0.45  # ...and what is light inside is strokes, no part of it this share of its side
 #                     thick each way (a thick frame around paper is not a panel: its inside is paper)
+PANEL_OUTSIDE_HEIGHT = 0.3  # panels are read unless a piece outside, not around them, is this share of their height
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
 MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 RGBA photo is 46 MiB
@@ -413,16 +414,16 @@ def ink_residual(levels, background, dark_ink):
     return residual, centre, sigma, float(np.partition(candidates, rank)[rank]) - centre
 
 
-def ink_map(image: Image.Image, working=None):
+def ink_map(working):
     """(ink, factor): ink as float32 (H, W) in [0, 1] on 0 paper at working resolution, or None
-    when the picture holds no ink at all.
+    when the picture holds no ink at all, from the picture's `working_levels`.
 
     Polarity comes from `dark_ink` (in `working_levels`); the paper's level from
     `background_estimate` (dark ink is measured relative to it, so a shadow changes nothing); the noise from the residual's median absolute deviation. Ink is what
     stands well above that noise, scaled by its own typical level, so a faint thin line counts as
     much as a marker stroke however little of the picture it covers.
     """
-    levels, factor, dark = working if working is not None else working_levels(image)
+    levels, factor, dark = working
     edge = border(levels)
     edge_low, edge_high = (percentile(edge, 10), percentile(edge, 90)) if edge.size >= 20 else (0.0, 1.0)
     if max(levels.shape) <= SMALL_PICTURE and edge_high - edge_low < FLAT_PAPER:
@@ -1015,9 +1016,7 @@ def dark_panels(levels: np.ndarray) -> list:
         thick = max(2, round(PANEL_STROKE * min(dark.shape)))
         if dark.mean() >= PANEL_FILL and not square_filter(~dark, thick, dilate=False)[1:-1, 1:-1].any() and not framed_paper(~dark):
             panels.append(box)
-    # a dark part of a panel's picture (a 9's loop) is no panel of its own
-    panels = [box for box in panels if not any(other != box and other[0] <= box[0] and other[1] <= box[1] and box[2] <= other[2]
-                                               and box[3] <= other[3] for other in panels)]
+    panels = outermost(panels)  # a dark part of a panel's picture (a 9's loop) is no panel of its own
     if not panels:
         return []
     boxes = [tuple(value * block for value in box) for box in panels]
@@ -1038,8 +1037,8 @@ def tall_piece_outside(ink: np.ndarray, boxes: list, cleared: list) -> bool:
     pieces, count = label_components(outside)
     piece_left, piece_top, piece_right, piece_bottom, _ = component_boxes(pieces, count)
     tall = np.flatnonzero((piece_bottom - piece_top) >= PANEL_OUTSIDE_HEIGHT * min(b - t for _, t, _, b in boxes))
-    return any(not any(piece_left[piece] <= l and piece_top[piece] <= t and r <= piece_right[piece] and b <= piece_bottom[piece]
-                       for l, t, r, b in boxes) for piece in tall[tall > 0])
+    return any(not any(inside_of(box, (piece_left[piece], piece_top[piece], piece_right[piece], piece_bottom[piece])) for box in boxes)
+               for piece in tall[tall > 0])
 
 
 def plot_frames(levels: np.ndarray) -> list:
@@ -1053,7 +1052,7 @@ def plot_frames(levels: np.ndarray) -> list:
     if not framed_lines(ink):
         return []  # no two long lines each way, far apart: most pictures, at little cost
     labels, count = label_components(ink)
-    left, top, right, bottom, area = component_boxes(labels, count)
+    left, top, right, bottom, _ = component_boxes(labels, count)
     height, width = ink.shape
     insides = []
     for label in np.flatnonzero((bottom - top >= PANEL_SIDE) & (right - left >= PANEL_SIDE) & ((bottom - top) * (right - left) >= PANEL_SHARE * ink.size)):
@@ -1064,10 +1063,10 @@ def plot_frames(levels: np.ndarray) -> list:
         if rows.size < 2 or columns.size < 2:
             continue
         # the lines' inner edges: the end of the first run of covered rows, the start of the last
-        inner_top = rows[np.flatnonzero(np.diff(rows) > 1)[0]] + 1 if np.any(np.diff(rows) > 1) else None
-        inner_left = columns[np.flatnonzero(np.diff(columns) > 1)[0]] + 1 if np.any(np.diff(columns) > 1) else None
-        if inner_top is None or inner_left is None:
+        row_gaps, column_gaps = np.flatnonzero(np.diff(rows) > 1), np.flatnonzero(np.diff(columns) > 1)
+        if row_gaps.size == 0 or column_gaps.size == 0:
             continue
+        inner_top, inner_left = rows[row_gaps[0]] + 1, columns[column_gaps[0]] + 1
         inner_bottom = rows[rows >= inner_top][0]
         inner_right = columns[columns >= inner_left][0]
         box = (int(left[label] + inner_left + 1), int(top[label] + inner_top + 1), int(left[label] + inner_right - 1), int(top[label] + inner_bottom - 1))
@@ -1078,8 +1077,8 @@ def plot_frames(levels: np.ndarray) -> list:
         if box[0] == 0 and box[1] == 0 and box[2] == width and box[3] == height:
             continue
         insides.append((box, (int(left[label]), int(top[label]), int(right[label]), int(bottom[label]))))
-    insides = [(box, frame) for box, frame in insides
-               if not any(o != box and o[0] <= box[0] and o[1] <= box[1] and box[2] <= o[2] and box[3] <= o[3] for o, _ in insides)]
+    kept = outermost([box for box, _ in insides])
+    insides = [(box, frame) for box, frame in insides if box in kept]
     if not insides or tall_piece_outside(ink, [box for box, _ in insides], [frame for _, frame in insides]):
         return []
     if len(insides) == 1:
@@ -1142,6 +1141,16 @@ def framed_paper(light: np.ndarray) -> bool:
     return sum(side >= 0.8 for side in sides) >= 3
 
 
+def inside_of(box, outer) -> bool:
+    """Whether `box` lies within `outer` (both (left, top, right, bottom))."""
+    return outer[0] <= box[0] and outer[1] <= box[1] and box[2] <= outer[2] and box[3] <= outer[3]
+
+
+def outermost(boxes: list) -> list:
+    """The boxes that lie within no other (a 9's dark loop inside its panel is no panel)."""
+    return [box for box in boxes if not any(other != box and inside_of(box, other) for other in boxes)]
+
+
 def reading_order(boxes: list) -> list:
     """Boxes in rows from the top, each row left to right: a box joins a row when its middle lies
     between the top and bottom of the row's first box."""
@@ -1201,7 +1210,8 @@ def read(source, multi=False, name=None) -> Reading:
     `parts` holds the pieces side by side when there are several (so a caller can say "several
     digits"). With `multi`, one digit per piece, left to right, touching digits cut apart (see
     `split_options`). Dark panels on a light page (`dark_panels`: MNIST plotted white on black, a
-    screen) are read each on its own, their light strokes the ink.
+    screen) are read each on its own, their light strokes the ink; else plots' thin frames beside
+    other plots or tick numbers (`plot_frames`), their dark strokes the ink.
     """
     image = source if isinstance(source, Image.Image) else open_image(source, name)
     working = working_levels(image)
@@ -1210,7 +1220,7 @@ def read(source, multi=False, name=None) -> Reading:
 
 def read_image(image: Image.Image, multi: bool, working) -> Reading:
     """`read` of a picture as one page, from its `working_levels`."""
-    found = ink_map(image, working)
+    found = ink_map(working)
     if found is None:
         return Reading([], [])
     ink, factor = found
