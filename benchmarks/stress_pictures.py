@@ -3,7 +3,8 @@
 Every category that issue 9 lists: thin pens on big canvases, small digits on big pages, photos
 with shadows, digits in frames and on ruled or squared paper, several digits without `--multi`,
 touching digits, and things that are not digits at all (letters, symbols, scribbles, frames,
-noise, blots). Each generator takes a NumPy random generator and returns (PIL image, expected):
+noise, blots); then sheets of paper photographed on a desk, fat light pens on dark canvases,
+pictures turned in an editor and digits circled by hand. Each generator takes a NumPy random generator and returns (PIL image, expected):
 the expected text for digits, None for a non-digit. Digits use the skeletons of
 `drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
 
@@ -336,6 +337,69 @@ def non_digit(rng):
     return jpeg(to_image(canvas), rng, 0.3), None
 
 
+def sheet_on_desk(rng):
+    """A photo of a sheet of paper (a note, a page) lying turned on a desk: wood, grey, black, the
+    sheet covering a third to most of the picture, sometimes cut off by its edge."""
+    side = int(rng.choice([400, 800, 1200, 1600]))
+    size = (side, int(side * rng.uniform(0.75, 1.0)))
+    desk = np.array([[0.45, 0.3, 0.2], [0.25, 0.25, 0.27], [0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.75, 0.75, 0.75]][int(rng.integers(5))], np.float32)
+    sheet_size = (int(size[0] * rng.uniform(0.5, 0.9)), int(size[1] * rng.uniform(0.5, 0.9)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.45, 0.7) * min(sheet_size)
+    centre = (sheet_size[0] / 2, sheet_size[1] / 2)
+    canvas, kind = drawn_on(sheet_size, digit_strokes(digit, rng), centre, height, height * rng.uniform(0.05, 0.1), rng, kind=rng.choice(["white", "tinted", "photo"]))
+    sheet = to_image(canvas).convert("RGBA").rotate(rng.uniform(-25, 25), expand=True, resample=Image.Resampling.BILINEAR)
+    photo = np.ones((size[1], size[0], 3), np.float32) * desk + rng.normal(0, 0.02, (size[1], size[0], 3)).astype(np.float32)
+    picture = Image.new("RGBA", size)
+    offset = (int((size[0] - sheet.width) / 2 + rng.uniform(-0.08, 0.08) * size[0]), int((size[1] - sheet.height) / 2 + rng.uniform(-0.08, 0.08) * size[1]))
+    picture.alpha_composite(sheet, (max(offset[0], 0), max(offset[1], 0)), (max(-offset[0], 0), max(-offset[1], 0)))
+    coverage = np.asarray(picture.getchannel("A"), np.float32)[..., None] / 255
+    photo = photo * (1 - coverage) + np.asarray(picture.convert("RGB"), np.float32) / 255 * coverage
+    return jpeg(to_image(photo).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8))), rng, 0.5), str(digit)
+
+
+def light_fat_pen(rng):
+    """A canvas drawn light on black or a dark board with a wide brush (10-22 % of the digit's
+    height), as MNIST is drawn: the board inside the loops is as much detail as the strokes."""
+    side = int(rng.choice([100, 140, 280, 400, 560]))
+    digit = int(rng.integers(10))
+    height = side * rng.uniform(0.55, 0.85)
+    strokes, pen = digit_strokes(digit, rng), height * rng.uniform(0.1, 0.22)
+    if rng.random() < 0.5:  # a drawing app's black canvas and white brush
+        mask = Image.new("L", (side, side), 0)
+        draw_strokes(mask, strokes, (side / 2, side / 2), height, pen, 255)
+        return mask.convert("RGB"), str(digit)
+    canvas, _ = drawn_on((side, side), strokes, (side / 2, side / 2), height, pen, rng, kind="dark")
+    return jpeg(to_image(canvas), rng, 0.3), str(digit)
+
+
+def turned_picture(rng):
+    """A picture of a digit turned 10-30 degrees in an editor, the corners it uncovers filled with
+    white or black, the paper a little darker than white or plainly grey."""
+    side = int(rng.choice([300, 600, 900]))
+    digit = int(rng.integers(10))
+    height = side * rng.uniform(0.4, 0.6)
+    canvas = np.ones((side, side, 3), np.float32) * rng.choice([0.98, 0.96, 0.94, 0.9, 0.8, 0.7])
+    mask = Image.new("L", (side, side), 0)
+    draw_strokes(mask, digit_strokes(digit, rng), (side / 2, side / 2), height, height * rng.uniform(0.05, 0.1), 255)
+    coverage = np.asarray(mask, np.float32)[..., None] / 255
+    canvas = canvas * (1 - coverage) + np.array(ink_colour(rng, "white"), np.float32) / 255 * coverage
+    fill = (255, 255, 255) if rng.random() < 0.5 else (0, 0, 0)
+    turned = to_image(canvas).rotate(rng.choice([-1, 1]) * rng.uniform(10, 30), fillcolor=fill, resample=Image.Resampling.BILINEAR)
+    return jpeg(turned, rng, 0.3), str(digit)
+
+
+def circled(rng):
+    """A digit circled by hand: the ring left a little open or run past its start, apart from the digit."""
+    side = int(rng.choice([300, 600]))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.35, 0.5) * side
+    turn = np.linspace(0, 2 * math.pi * rng.uniform(0.93, 1.1), 60) + rng.uniform(0, 2 * math.pi)
+    ring = np.stack([rng.uniform(0.6, 0.8) * np.cos(turn), rng.uniform(0.75, 0.9) * np.sin(turn) + rng.normal(0, 0.01, 60)], axis=1)
+    canvas, _ = drawn_on((side, side), list(digit_strokes(digit, rng)) + [ring], (side / 2, side / 2), height, height * rng.uniform(0.05, 0.1), rng)
+    return jpeg(to_image(canvas), rng, 0.3), str(digit)
+
+
 CATEGORIES = {
     "thin pen on a large canvas": thin_pen,
     "small digit on a large page": small_on_page,
@@ -345,6 +409,11 @@ CATEGORIES = {
     "several digits without --multi": several_digits,
     "touching digits (--multi)": touching_digits,
     "not a digit": non_digit,
+    # added later: after the first eight, so that their pictures (seeded by position) stay the same
+    "sheet of paper on a desk": sheet_on_desk,
+    "light fat pen on a dark canvas": light_fat_pen,
+    "picture turned, corners filled": turned_picture,
+    "circled by hand, the ring open or crossed": circled,
 }
 
 

@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from digitrec import imaging
 from digitrec.errors import DigitrecError
@@ -516,6 +516,88 @@ def test_a_circle_around_or_a_line_under_the_digit_is_not_part_of_it(mark):
     else:
         draw.line([(70, 262), (230, 265)], fill=0, width=6)
     assert correlation(imaging.prepare(marked)[0].pixels, imaging.prepare(plain)[0].pixels) > 0.9
+
+
+@pytest.mark.parametrize("gap", [0.06, -0.08])  # a ring left open, and one run past its start
+def test_a_circle_drawn_round_the_digit_that_does_not_close_is_not_part_of_it(gap):
+    strokes = digit_strokes(2, np.random.default_rng(12))
+    plain = drawn(strokes, size=(300, 300), height=130, pen=9)
+    turn = np.linspace(0.3, 0.3 + 2 * np.pi * (1 - gap), 80)
+    ring = np.stack([0.75 * np.cos(turn), 0.85 * np.sin(turn)], axis=1)
+    circled = drawn([*strokes, ring], size=(300, 300), height=130, pen=9)
+    assert correlation(imaging.prepare(circled)[0].pixels, imaging.prepare(plain)[0].pixels) > 0.9
+    # strokes beside a piece, not round it, are no circle: a 4 in two strokes stays one digit
+    four = [np.array([[0.15, -0.5], [-0.4, 0.15], [0.4, 0.15]]), np.array([[0.15, -0.5], [0.15, 0.5]])]
+    assert not imaging.surrounds(np.asarray(drawn(four[:1], size=(100, 100), height=80, pen=4)) < 128,
+                                 np.asarray(drawn(four[1:], size=(100, 100), height=80, pen=4)) < 128)
+
+
+def test_a_fat_light_pen_on_a_dark_canvas_is_light_ink():
+    # a wide white brush on black, as MNIST is drawn: the black inside the loops stands out of its
+    # blur as much as the strokes do, so the edges decide (nothing is darker than the board)
+    for digit, seed in ((8, 0), (0, 1), (6, 2)):
+        strokes = digit_strokes(digit, np.random.default_rng(seed))
+        light = drawn(strokes, size=(280, 280), height=200, pen=44, paper=0, ink=255)
+        assert imaging.working_levels(light)[2] is False
+        dark = drawn(strokes, size=(280, 280), height=200, pen=44)
+        assert correlation(imaging.prepare(light)[0].pixels, imaging.prepare(dark)[0].pixels) > 0.95
+        assert imaging.sheet_of_paper(np.asarray(light)) is None  # a fat 0, 6 or 8 is no sheet of paper
+
+
+def sheet_photo(desk, paper=235, angle=15, size=(800, 600), sheet=(440, 340)):
+    strokes = digit_strokes(3, np.random.default_rng(3))
+    page = drawn(strokes, size=sheet, height=220, pen=14, paper=paper, ink=30).convert("RGBA")
+    page = page.rotate(angle, expand=True, resample=Image.Resampling.BILINEAR)
+    photo = Image.new("RGBA", size, (desk, desk, desk, 255))
+    photo.alpha_composite(page, ((size[0] - page.width) // 2, (size[1] - page.height) // 2))
+    alone = drawn(strokes, size=sheet, height=220, pen=14, paper=paper, ink=30)  # the sheet alone, turned the same
+    return photo.convert("L"), alone.rotate(angle, expand=True, fillcolor=paper, resample=Image.Resampling.BILINEAR)
+
+
+@pytest.mark.parametrize("desk", [0, 60, 120])
+def test_a_sheet_of_paper_on_a_darker_desk_is_read_on_the_sheet(desk):
+    photo, page = sheet_photo(desk)
+    mask, paper = imaging.sheet_of_paper(np.asarray(photo))
+    assert abs(paper - 235) <= 3 and 0.2 < mask.mean() < 0.45  # the sheet, inside its edge
+    assert correlation(imaging.prepare(photo)[0].pixels, imaging.prepare(page)[0].pixels) > 0.9
+
+
+def test_what_is_not_a_sheet_of_paper():
+    # a page no lighter than its desk; one a soft shadow edges; a dark panel on a light page
+    assert imaging.sheet_of_paper(np.asarray(sheet_photo(desk=215)[0])) is None
+    ys, xs = np.mgrid[0:600, 0:800]
+    lit = np.where(np.hypot(xs - 400, ys - 300) < 200, 235, 60).astype(np.uint8)
+    soft = Image.fromarray(lit).filter(ImageFilter.GaussianBlur(40))
+    assert imaging.sheet_of_paper(np.asarray(soft)) is None
+    panel = Image.new("L", (600, 600), 255)
+    ImageDraw.Draw(panel).rectangle([100, 100, 500, 500], fill=0)
+    assert imaging.sheet_of_paper(np.asarray(panel)) is None
+
+
+def test_a_picture_turned_with_its_corners_filled_is_read():
+    # a picture of paper a little darker than white, turned in an editor: the white corners it
+    # uncovers are lighter than the paper, and no paper; black corners are no ink either
+    strokes = digit_strokes(7, np.random.default_rng(7))
+    plain = drawn(strokes, size=(300, 300), height=150, pen=10, paper=245)
+    reference = imaging.prepare(plain.rotate(20, fillcolor=245, resample=Image.Resampling.BILINEAR))[0].pixels
+    for fill in (255, 0):
+        turned = plain.rotate(20, fillcolor=fill, resample=Image.Resampling.BILINEAR)
+        assert correlation(imaging.prepare(turned)[0].pixels, reference) > 0.9
+
+
+def test_convex_hull_and_smallest_rectangle():
+    mask = np.zeros((40, 50), bool)
+    mask[5:15, 10:40] = True
+    hull = imaging.convex_hull(mask)
+    assert imaging.polygon_area(hull) == 300 and imaging.smallest_rectangle_area(hull) == 300
+    square = Image.new("L", (100, 100))
+    ImageDraw.Draw(square).polygon([(50, 5), (95, 50), (50, 95), (5, 50)], fill=255)  # turned 45 degrees
+    turned = np.asarray(square) > 0
+    assert turned.sum() / imaging.smallest_rectangle_area(imaging.convex_hull(turned)) > 0.95
+    disc = Image.new("L", (100, 100))
+    ImageDraw.Draw(disc).ellipse([10, 10, 90, 90], fill=255)
+    round_ = np.asarray(disc) > 0
+    assert abs(round_.sum() / imaging.smallest_rectangle_area(imaging.convex_hull(round_)) - np.pi / 4) < 0.03
 
 
 def test_only_regular_files_are_read_as_pictures(tmp_path):

@@ -215,15 +215,25 @@ def test_several_digits_without_multi_say_so(predictor):
 
 
 @pytest.mark.parametrize(
-    "category",
-    ["thin pen on a large canvas", "small digit on a large page", "shadow or gradient photo", "digit in a frame", "ruled or squared paper"],
+    "category, minimum",
+    [
+        ("thin pen on a large canvas", 11),
+        ("small digit on a large page", 11),
+        ("shadow or gradient photo", 11),
+        ("digit in a frame", 11),
+        ("ruled or squared paper", 11),
+        ("sheet of paper on a desk", 11),
+        ("light fat pen on a dark canvas", 11),
+        ("picture turned, corners filled", 10),  # 94 % in benchmarks/real_pictures.py
+        ("circled by hand, the ring open or crossed", 11),
+    ],
 )
-def test_ordinary_pictures_are_read(predictor, category):
+def test_ordinary_pictures_are_read(predictor, category, minimum):
     pictures = category_set(category, 12, seed=12)
     answers = [predictor.predict_image(image) for image, _ in pictures]
     read = [a.text == expected and not a.uncertain for a, (_, expected) in zip(answers, pictures)]
     wrong = [a.text != expected and not a.uncertain for a, (_, expected) in zip(answers, pictures)]
-    assert sum(read) >= 11 and not any(wrong), [(a.text, e, a.reason) for a, (_, e) in zip(answers, pictures)]
+    assert sum(read) >= minimum and not any(wrong), [(a.text, e, a.reason) for a, (_, e) in zip(answers, pictures)]
 
 
 def test_touching_digits_are_never_a_confident_wrong_number(predictor):

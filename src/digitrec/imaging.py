@@ -49,6 +49,12 @@ FLAT_PAPER = 0.04  # cell estimates spread less than this: plain paper, one leve
 SMALL_PICTURE = 320  # px: a picture this small with plain edges is a crop or a canvas
 NOISE_SIGMAS = 6  # ink must stand this many noise standard deviations above the paper...
 MIN_INK_STEP = 0.03  # ...and at least this much (of the 0-1 range)
+FAINT_MAJORITY = 0.1  # most of a small picture this little above its edges' level is paper, not ink
+SHEET_SIZE = 128  # px: a sheet of paper on a desk is looked for on a copy this size at most
+SHEET_TOLERANCE = 16  # levels: the surround (a desk) is this close to its edges' level...
+SHEET_SHARE = 0.2  # ...and the sheet covers at least this share of the picture...
+SHEET_SOLIDITY = 0.85  # ...and this share of the smallest rectangle around it, at any angle
+DARK_BOARD_SLACK = 25  # levels (0-255): a board's noise and JPEG ringing may dip this far below its edges
 MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit...
 STRENGTH_SIGMAS = 8  # ...and it must stand this many noise standard deviations above the paper
 GRAIN = 0.3  # below 30 % of the ink's strength: paper texture, shadow edges, JPEG noise
@@ -67,6 +73,7 @@ PANEL_EDGE_FILL = 0.9  # ...each of its box's four sides is this dark: a rectang
 PANEL_STROKE = 0.45  # ...and what is light inside is strokes, no part of it this share of its side
 #                     thick each way (a thick frame around paper is not a panel: its inside is paper)
 PANEL_OUTSIDE_HEIGHT = 0.3  # panels are read unless a piece outside, not around them, is this share of their height
+SURROUND_TURN = 0.8  # a piece lying this share of the way round another is drawn around it
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
 MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 RGBA photo is 46 MiB
@@ -192,9 +199,107 @@ def working_levels(image: Image.Image, dark=None):
             return shrink(alpha, factor, np.maximum).astype(np.float32) / 255.0, factor, True
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     grey, shrunk = clearest_channel(image, factor)
+    sheet = sheet_of_paper(np.asarray(shrunk)) if dark is None else None
+    if sheet is not None:  # a sheet photographed on a desk: the desk is painted over with paper
+        paper, shrunk = sheet[1], Image.fromarray(np.where(sheet[0], np.asarray(shrunk), np.uint8(sheet[1])))
+        dark = True
     dark = dark_ink(shrunk) if dark is None else dark
-    levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum).astype(np.float32) / 255.0
+    levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum)
+    if sheet is not None:
+        levels = np.where(sheet[0][: levels.shape[0], : levels.shape[1]], levels, np.uint8(paper))
+    levels = levels.astype(np.float32) / 255.0
     return (1.0 - levels if dark else levels), factor, dark
+
+
+def convex_hull(mask: np.ndarray) -> np.ndarray:
+    """The convex hull of a mask's pixels (as unit squares): its corners (K, 2) as x, y, counter-
+    clockwise with y down, by Andrew's monotone chain over each row's outermost pixel corners."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return np.zeros((0, 2))
+    lefts = mask[rows].argmax(axis=1)
+    rights = mask.shape[1] - mask[rows, ::-1].argmax(axis=1)
+    points = sorted({(float(x), float(y)) for row, left, right in zip(rows, lefts, rights)
+                     for x in (left, right) for y in (row, row + 1)})
+
+    def half(points):
+        chain = []
+        for point in points:
+            while len(chain) >= 2 and ((chain[-1][0] - chain[-2][0]) * (point[1] - chain[-2][1])
+                                       - (chain[-1][1] - chain[-2][1]) * (point[0] - chain[-2][0])) <= 0:
+                chain.pop()
+            chain.append(point)
+        return chain
+
+    return np.array(half(points)[:-1] + half(points[::-1])[:-1])
+
+
+def polygon_area(corners: np.ndarray) -> float:
+    xs, ys = corners[:, 0], corners[:, 1]
+    return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2)
+
+
+def smallest_rectangle_area(corners: np.ndarray) -> float:
+    """The area of the smallest rectangle, at any angle, around a convex polygon: one of its sides
+    lies along a side of the polygon (rotating calipers), so each side's direction is tried."""
+    sides = np.roll(corners, -1, axis=0) - corners
+    directions = sides / np.maximum(np.linalg.norm(sides, axis=1, keepdims=True), 1e-9)
+    along = corners @ directions.T  # (corner, direction)
+    across = corners @ np.stack([-directions[:, 1], directions[:, 0]], axis=1).T
+    return float(((along.max(axis=0) - along.min(axis=0)) * (across.max(axis=0) - across.min(axis=0))).min())
+
+
+def sheet_of_paper(grey: np.ndarray):
+    """(mask, paper level) of a light sheet of paper photographed on a darker surround (a desk, a
+    table), or None: the surround is what is connected to the picture's edges at about their
+    level, and the sheet the one large solid region left, much lighter than the surround and set
+    off from it by a sharp edge (a shadow's edge is soft). The mask, at `grey`'s size, stops a
+    little inside the sheet's edge; the paper level is the sheet's median. Without this, the
+    desk reads as ink (a dark desk) or decides the ink is light (a black one)."""
+    step = max(1, -(-max(grey.shape) // SHEET_SIZE))
+    height, width = grey.shape[0] // step * step, grey.shape[1] // step * step
+    if min(height, width) < 8 * step:
+        return None
+    small = grey[:height, :width].reshape(height // step, step, width // step, step).mean(axis=(1, 3))
+    edge = border(small)
+    desk = middle(edge)
+    tolerance = max(SHEET_TOLERANCE, 4 * 1.4826 * middle(np.abs(edge - desk)))
+    labels, count = label_components(np.abs(small - desk) <= tolerance)
+    touching = np.unique(border(labels))
+    surround = np.isin(labels, touching[touching > 0])
+    if border(surround).mean() < 0.5 or surround.mean() < 0.05:
+        return None  # the edges are not mostly one surround, or there is hardly any
+    rest, count = label_components(~surround)
+    if count == 0:
+        return None
+    areas = np.bincount(rest.ravel(), minlength=count + 1)[1:]
+    order = np.argsort(areas)[::-1]
+    sheet = rest == order[0] + 1
+    if areas[order[0]] < SHEET_SHARE * small.size or (count > 1 and areas[order[1]] >= 0.05 * areas[order[0]]):
+        return None  # no large region, or several (plots, panels): not one sheet
+    paper = middle(small[sheet])
+    if paper - desk < 3 * tolerance:
+        return None  # not much lighter than the surround
+    hull = convex_hull(sheet)
+    if sheet.sum() < SHEET_SOLIDITY * smallest_rectangle_area(hull):
+        return None  # not a rectangle at any angle (a digit drawn light on dark, a round 0 included)
+    light = sheet & (small > desk + 0.5 * (paper - desk))
+    marks = sheet & ~light
+    if np.count_nonzero(marks) < 4 or light.sum() < 0.75 * sheet.sum():
+        return None  # nothing on it (a fat 1 drawn light), or more marks than paper
+    labels, count = label_components(marks)
+    left, top, right, bottom, areas = component_boxes(labels, count)
+    largest = int(np.argmax(areas[1:])) + 1
+    if areas[largest] >= 0.08 * sheet.sum() and areas[largest] >= 0.6 * (right[largest] - left[largest]) * (bottom[largest] - top[largest]):
+        return None  # a solid dark hole, not strokes: the inside of a 0 drawn light on dark
+    rim = square_filter(sheet, 5, dilate=True) & ~square_filter(sheet, 5, dilate=False)
+    between = (small > desk + 0.25 * (paper - desk)) & (small < desk + 0.75 * (paper - desk))
+    if np.count_nonzero(between & rim) > 0.5 * np.count_nonzero(rim):
+        return None  # a soft edge: light and shadow, not a sheet's edge
+    inner = square_filter(sheet, 5, dilate=False)  # two small pixels inside the edge
+    mask = np.repeat(np.repeat(inner, step, axis=0), step, axis=1)
+    mask = np.pad(mask, ((0, grey.shape[0] - height), (0, grey.shape[1] - width)))
+    return mask, int(round(paper))
 
 
 def eight_bit(image: Image.Image) -> Image.Image:
@@ -274,12 +379,23 @@ def dark_ink(grey: Image.Image) -> bool:
     blur) is dark. Unlike the median, this holds for a photo that is mostly in shadow, since a
     shadow is smooth and a stroke is not. The 20th most extreme pixel each way is compared, so a
     few specks of noise do not decide. On bright paper (the picture's edges above 60 %, or its
-    median when the edges are middling) the ink can only be darker, and that is the answer at once."""
+    median when the edges are middling) the ink can only be darker, and that is the answer at once.
+    Likewise on a dark board (edges and median under 40 %) that nothing in the picture is darker than, while
+    something is much lighter: the ink can only be lighter. Local detail cannot tell there when
+    the pen is fat (a canvas drawn white on black with a wide brush): the board inside an 8's
+    loops stands out of its blur as much as the strokes do."""
     levels = np.asarray(grey)
     median = middle(sample(levels))
     edge = middle(border(levels))
     if edge > 0.6 * 255 or (edge >= 0.4 * 255 and median > 0.6 * 255):
         return True  # bright paper at the edges (a tight crop is mostly ink, but not its edges)
+    rank = min(20, levels.size - 1)
+    if edge < 0.4 * 255 and median < 0.4 * 255:
+        flat = levels.ravel()
+        darkest = int(np.partition(flat, rank)[rank])
+        brightest = int(np.partition(flat, flat.size - 1 - rank)[flat.size - 1 - rank])
+        if edge - darkest <= DARK_BOARD_SLACK and brightest - edge >= 3 * DARK_BOARD_SLACK:
+            return False  # a dark board with nothing darker on it: light ink
     detail = local_detail(grey)
     rank = min(20, detail.size - 1)
     darkest = -int(np.partition(detail, rank)[rank])
@@ -401,11 +517,14 @@ def ink_residual(levels, background, dark_ink):
         # ink's depth is measured as a share of the local paper's brightness
         residual *= 1.0 / np.maximum(1.0 - background, 0.1)
     # the paper's residual and noise from the whole picture, or from its edges when those are
-    # lower (a tight crop, where most of the picture is ink)
+    # lower (a tight crop, where most of the picture is ink) but not below the paper's level: edges
+    # lighter than the paper are no paper (the white a turned picture is filled with, a scanner's lid)
     estimates = []
     for values in (sample(residual), border(residual)):
         centre = middle(values)
         estimates.append((centre, max(1.4826 * middle(np.abs(values - centre)), 1.0 / 255)))
+    if estimates[1][0] < -max(NOISE_SIGMAS * estimates[1][1], MIN_INK_STEP):
+        estimates.pop()
     centre, sigma = min(estimates)
     candidates = residual[residual > centre + max(NOISE_SIGMAS * sigma, MIN_INK_STEP)]
     if candidates.size < MIN_INK_PIXELS:
@@ -428,8 +547,13 @@ def ink_map(working):
     edge_low, edge_high = (percentile(edge, 10), percentile(edge, 90)) if edge.size >= 20 else (0.0, 1.0)
     if max(levels.shape) <= SMALL_PICTURE and edge_high - edge_low < FLAT_PAPER:
         # a small picture on plain paper, a crop or a canvas: the paper is what its edges show,
-        # even when the digit fills most of it (a tight crop of a 1 is mostly ink)
+        # even when the digit fills most of it (a tight crop of a 1 is mostly ink), unless most of it
+        # is a little darker than the edges: then that is the paper, and the edges the lighter fill
+        # around a turned picture (ink filling most of a picture is no such faint step above them)
         background = middle(edge)
+        typical = middle(sample(levels))
+        if MIN_INK_STEP < typical - background < FAINT_MAJORITY:
+            background = typical
     else:
         background = background_estimate(levels)
     residual, centre, sigma, strength = ink_residual(levels, background, dark)
@@ -667,7 +791,9 @@ def enclosures_and_underlines(labels: np.ndarray, areas: np.ndarray) -> list:
         open_gaps = np.unique(np.concatenate([gaps[0], gaps[-1], gaps[:, 0], gaps[:, -1]]))
         for label in inner:
             inside = np.isin(gaps[crop == label], open_gaps, invert=True)
-            if inside.mean() > 0.9:  # it sits in a hole of `outer`: `outer` goes around it
+            # it sits in a hole of `outer`, or `outer` goes nearly all round it (a circle drawn
+            # round the digit that does not quite close, or overshoots and crosses itself)
+            if inside.mean() > 0.9 or surrounds(crop == outer, crop == label):
                 found.append(outer)
                 break
     main = max((label for label in sizeable if label not in found), key=lambda label: areas[label - 1], default=None)
@@ -676,9 +802,26 @@ def enclosures_and_underlines(labels: np.ndarray, areas: np.ndarray) -> list:
         for label in sizeable:
             left, top, right, bottom = boxes[label]
             width, height = right - left, bottom - top
-            if label != main and label not in found and top >= main_bottom and width >= 8 * height and width >= 0.8 * (main_right - main_left):
+            if label != main and label not in found and top >= main_bottom and width >= 5 * height and width >= 0.8 * (main_right - main_left):
                 found.append(label)  # an underline
     return found
+
+
+def surrounds(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether `outer` lies all round `inner` (masks of one box), seen from `inner`'s centre: in at
+    least SURROUND_TURN of the directions (of 36), and beyond `inner` in each of them, a ring round
+    it rather than strokes beside it."""
+    rows, columns = np.nonzero(inner)
+    centre_y, centre_x = rows.mean(), columns.mean()
+    reach = np.hypot(rows - centre_y, columns - centre_x)
+    outer_rows, outer_columns = np.nonzero(outer)
+    distance = np.hypot(outer_rows - centre_y, outer_columns - centre_x)
+    sectors = np.floor(np.arctan2(outer_rows - centre_y, outer_columns - centre_x) / (2 * np.pi) * 36).astype(int) % 36
+    inner_sectors = np.floor(np.arctan2(rows - centre_y, columns - centre_x) / (2 * np.pi) * 36).astype(int) % 36
+    inner_reach = np.zeros(36)
+    np.maximum.at(inner_reach, inner_sectors, reach)
+    beyond = distance > inner_reach[sectors]
+    return np.unique(sectors[beyond]).size >= SURROUND_TURN * 36
 
 
 def wipe(ink: np.ndarray, removed: np.ndarray, factor: int, keep_stronger=True):
