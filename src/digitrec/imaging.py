@@ -802,7 +802,7 @@ def enclosures_and_underlines(labels: np.ndarray, areas: np.ndarray) -> list:
         for label in sizeable:
             left, top, right, bottom = boxes[label]
             width, height = right - left, bottom - top
-            if label != main and label not in found and top >= main_bottom and width >= 5 * height and width >= 0.8 * (main_right - main_left):
+            if label != main and label not in found and top >= main_bottom and width >= 8 * height and width >= 0.8 * (main_right - main_left):
                 found.append(label)  # an underline
     return found
 
