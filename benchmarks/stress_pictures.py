@@ -4,7 +4,8 @@ Every category that issue 9 lists: thin pens on big canvases, small digits on bi
 with shadows, digits in frames and on ruled or squared paper, several digits without `--multi`,
 touching digits, and things that are not digits at all (letters, symbols, scribbles, frames,
 noise, blots); then sheets of paper photographed on a desk, fat light pens on dark canvases,
-pictures turned in an editor and digits circled by hand. Each generator takes a NumPy random generator and returns (PIL image, expected):
+pictures turned in an editor, digits circled by hand, screenshots of a drawing app and
+speckled scans. Each generator takes a NumPy random generator and returns (PIL image, expected):
 the expected text for digits, None for a non-digit. Digits use the skeletons of
 `drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
 
@@ -400,6 +401,45 @@ def circled(rng):
     return jpeg(to_image(canvas), rng, 0.3), str(digit)
 
 
+def app_screenshot(rng):
+    """A phone's screenshot of a drawing app: a status bar (time, battery) and a toolbar of icons
+    in light grey bands across the screen, the digit drawn in the middle."""
+    width = int(rng.choice([750, 1080, 1170]))
+    size = (width, int(width * rng.uniform(1.8, 2.2)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.15, 0.3) * size[1]
+    canvas, _ = drawn_on(size, digit_strokes(digit, rng), (width / 2, size[1] * rng.uniform(0.4, 0.6)), height, height * rng.uniform(0.04, 0.1), rng, kind="white")
+    screen = to_image(canvas)
+    draw = ImageDraw.Draw(screen)
+    bar, toolbar = int(size[1] * rng.uniform(0.03, 0.05)), int(size[1] * rng.uniform(0.06, 0.09))
+    grey = tuple([int(rng.integers(235, 248))] * 3)
+    draw.rectangle([0, 0, width, bar], fill=grey)
+    draw.text((20, bar // 3), f"{int(rng.integers(1, 13))}:{int(rng.integers(60)):02d}", fill=(0, 0, 0))
+    draw.text((width - 80, bar // 3), f"{int(rng.integers(5, 101))}%", fill=(0, 0, 0))
+    draw.line([(0, bar), (width, bar)], fill=(200, 200, 200), width=2)
+    draw.rectangle([0, size[1] - toolbar, width, size[1]], fill=grey)
+    icons = int(rng.integers(3, 6))
+    for index in range(icons):
+        x, y, radius = width * (index + 0.5) / icons, size[1] - toolbar / 2, toolbar * rng.uniform(0.15, 0.3)
+        if rng.random() < 0.5:
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=(60, 60, 60), width=3)
+        else:
+            draw.rectangle([x - radius, y - radius, x + radius, y + radius], outline=(60, 60, 60), width=3)
+    return screen, str(digit)
+
+
+def speckled_scan(rng):
+    """A dusty scan or a fax: the digit under salt-and-pepper noise (0.5-3 % of the pixels black,
+    1 % white)."""
+    side = int(rng.choice([300, 600]))
+    digit = int(rng.integers(10))
+    height = side * rng.uniform(0.4, 0.6)
+    canvas, _ = drawn_on((side, side), digit_strokes(digit, rng), (side / 2, side / 2), height, height * rng.uniform(0.06, 0.1), rng, kind="white")
+    canvas[rng.random(canvas.shape[:2]) < rng.uniform(0.005, 0.03)] = 0
+    canvas[rng.random(canvas.shape[:2]) < 0.01] = 1
+    return to_image(canvas), str(digit)
+
+
 CATEGORIES = {
     "thin pen on a large canvas": thin_pen,
     "small digit on a large page": small_on_page,
@@ -414,6 +454,8 @@ CATEGORIES = {
     "light fat pen on a dark canvas": light_fat_pen,
     "picture turned, corners filled": turned_picture,
     "circled by hand, the ring open or crossed": circled,
+    "screenshot of a drawing app": app_screenshot,
+    "speckled scan": speckled_scan,
 }
 
 

@@ -585,6 +585,41 @@ def test_a_picture_turned_with_its_corners_filled_is_read():
         assert correlation(imaging.prepare(turned)[0].pixels, reference) > 0.9
 
 
+def test_small_pieces_far_from_the_digit_are_clutter():
+    # a screenshot: a status bar's text, a grey toolbar across the screen with icons, a page number
+    strokes = digit_strokes(7, np.random.default_rng(21))
+    plain = drawn(strokes, size=(600, 1200), height=300, pen=14)
+    screen = plain.copy()
+    draw = ImageDraw.Draw(screen)
+    draw.text((20, 15), "9:41", fill=0)
+    draw.rectangle([0, 1100, 600, 1200], fill=200)
+    for x in (100, 300, 500):
+        draw.ellipse([x - 20, 1130, x + 20, 1170], outline=0, width=4)
+    draw.text((560, 1060), "12", fill=0)
+    reading = imaging.read(screen, multi=True)
+    assert len(reading.digits) == 1
+    assert correlation(reading.digits[0].pixels, imaging.prepare(plain)[0].pixels) > 0.95
+    # near the digit, small pieces stay: a 5's detached bar
+    five = [np.array([[-0.25, -0.5], [-0.3, 0.0], [0.1, -0.05], [0.3, 0.2], [0.1, 0.5], [-0.3, 0.4]]), np.array([[-0.2, -0.58], [0.3, -0.58]])]
+    labels, count = imaging.label_components(np.asarray(drawn(five, size=(200, 200), height=150, pen=8)) < 128)
+    areas = np.bincount(labels.ravel())[1:]
+    assert len(imaging.far_clutter_dropped(labels, list(range(1, count + 1)), areas)) == count == 2
+
+
+def test_salt_and_pepper_noise_is_cleared_and_thin_lines_are_kept():
+    strokes = digit_strokes(3, np.random.default_rng(22))
+    plain = drawn(strokes, size=(400, 400), height=220, pen=16)
+    noisy = np.asarray(plain).copy()
+    rng = np.random.default_rng(0)
+    noisy[rng.random(noisy.shape) < 0.02] = 0
+    noisy[rng.random(noisy.shape) < 0.01] = 255
+    assert correlation(imaging.prepare(Image.fromarray(noisy))[0].pixels, imaging.prepare(plain)[0].pixels) > 0.9
+    # a one-pixel line has no lone pixels: left as it is
+    line = np.zeros((100, 100), np.float32)
+    line[np.arange(10, 90), np.arange(10, 90)] = 1.0
+    assert np.array_equal(imaging.despeckled(line), line)
+
+
 def test_convex_hull_and_smallest_rectangle():
     mask = np.zeros((40, 50), bool)
     mask[5:15, 10:40] = True

@@ -226,6 +226,8 @@ def test_several_digits_without_multi_say_so(predictor):
         ("light fat pen on a dark canvas", 11),
         ("picture turned, corners filled", 10),  # 94 % in benchmarks/real_pictures.py
         ("circled by hand, the ring open or crossed", 11),
+        ("screenshot of a drawing app", 11),
+        ("speckled scan", 11),
     ],
 )
 def test_ordinary_pictures_are_read(predictor, category, minimum):

@@ -62,6 +62,8 @@ MIN_INK_PIXELS = 6  # fewer ink pixels (working resolution) than this: no digit
 INK_LEVEL = 0.25  # of the ink's strength above GRAIN: what counts as ink when finding pieces (a
 #                   thin line's faint anti-aliased stretches included, or a ring breaks into arcs)
 SPECK_FRACTION = 0.03  # components smaller than this share of the largest are noise
+SPECKLED = 0.1  # this share of the ink pixels alone, without an inked neighbour: salt-and-pepper noise
+CLUTTER_HEIGHT = 0.35  # far from the digit, pieces under this share of its height are clutter
 EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than this share of the
 #                           largest is a bit of a neighbouring character, not part of the digit
 LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
@@ -262,12 +264,30 @@ def sheet_of_paper(grey: np.ndarray):
         return None
     small = grey[:height, :width].reshape(height // step, step, width // step, step).mean(axis=(1, 3))
     edge = border(small)
-    desk = middle(edge)
-    tolerance = max(SHEET_TOLERANCE, 4 * 1.4826 * middle(np.abs(edge - desk)))
+    # the desk is the edges' middle level; or, where the sheet holds most of the edges (a picture
+    # turned in an editor, its corners black), their darkest tenth, found on a fifth of them
+    low = percentile(edge, 10)
+    near = edge[np.abs(edge - low) <= 2 * SHEET_TOLERANCE]
+    for desk, tolerance, least in (
+        (middle(edge), max(SHEET_TOLERANCE, 4 * 1.4826 * middle(np.abs(edge - middle(edge)))), 0.5),
+        (low, max(SHEET_TOLERANCE, 4 * 1.4826 * middle(np.abs(near - low))), 0.2),
+    ):
+        found = sheet_on(small, desk, tolerance, least)
+        if found is not None:
+            sheet, paper = found
+            inner = square_filter(sheet, 5, dilate=False)  # two small pixels inside the edge
+            mask = np.repeat(np.repeat(inner, step, axis=0), step, axis=1)
+            return np.pad(mask, ((0, grey.shape[0] - height), (0, grey.shape[1] - width))), int(round(paper))
+    return None
+
+
+def sheet_on(small: np.ndarray, desk: float, tolerance: float, least: float):
+    """`sheet_of_paper` on its small copy for one desk level: (sheet mask, paper level) or None.
+    The surround must hold at least `least` of the edges."""
     labels, count = label_components(np.abs(small - desk) <= tolerance)
     touching = np.unique(border(labels))
     surround = np.isin(labels, touching[touching > 0])
-    if border(surround).mean() < 0.5 or surround.mean() < 0.05:
+    if border(surround).mean() < least or surround.mean() < 0.05:
         return None  # the edges are not mostly one surround, or there is hardly any
     rest, count = label_components(~surround)
     if count == 0:
@@ -296,10 +316,7 @@ def sheet_of_paper(grey: np.ndarray):
     between = (small > desk + 0.25 * (paper - desk)) & (small < desk + 0.75 * (paper - desk))
     if np.count_nonzero(between & rim) > 0.5 * np.count_nonzero(rim):
         return None  # a soft edge: light and shadow, not a sheet's edge
-    inner = square_filter(sheet, 5, dilate=False)  # two small pixels inside the edge
-    mask = np.repeat(np.repeat(inner, step, axis=0), step, axis=1)
-    mask = np.pad(mask, ((0, grey.shape[0] - height), (0, grey.shape[1] - width)))
-    return mask, int(round(paper))
+    return sheet, paper
 
 
 def eight_bit(image: Image.Image) -> Image.Image:
@@ -566,10 +583,31 @@ def ink_map(working):
     if strength < max(MIN_STRENGTH, STRENGTH_SIGMAS * sigma):
         return None
     low = centre + max(GRAIN * strength, 4 * sigma)
-    ink = np.clip((residual - low) * (1.0 / max(centre + strength - low, 1e-6)), 0.0, 1.0)
+    ink = despeckled(np.clip((residual - low) * (1.0 / max(centre + strength - low, 1e-6)), 0.0, 1.0))
     if np.count_nonzero(ink > 0.5) < MIN_INK_PIXELS:
         return None
     return ink, factor
+
+
+def despeckled(ink: np.ndarray) -> np.ndarray:
+    """`ink` through a 3x3 median when it is speckled (salt-and-pepper noise, a dusty scan: at
+    least SPECKLED of its ink pixels have no inked neighbour), else as it is: the median clears
+    specks and clumps of a few, and keeps strokes wider than two pixels; a thin line has few
+    lone pixels, and ink the median would mostly take is left as it is."""
+    inked = ink > 0.5
+    padded = np.pad(inked, 1)
+    height, width = inked.shape
+    neighbours = sum(padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width].astype(np.uint8)
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    lone = np.count_nonzero(inked & (neighbours == 0))
+    if lone < max(MIN_INK_PIXELS, SPECKLED * np.count_nonzero(inked)):
+        return ink
+    padded = np.pad(ink, 1, mode="edge")
+    views = [padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    smoothed = np.median(np.stack(views), axis=0).astype(ink.dtype)
+    if np.count_nonzero(smoothed > 0.5) < 0.5 * (np.count_nonzero(inked) - lone):
+        return ink  # the median would take most strokes too: thin strokes with gaps, not specks
+    return smoothed
 
 
 def label_components(mask: np.ndarray):
@@ -884,7 +922,29 @@ def find_pieces(ink: np.ndarray):
         for label in range(1, count + 1)
         if areas[label - 1] and areas[label - 1] >= SPECK_FRACTION * largest and not beside_the_digit(label)
     ]
-    return labels, keep, factor, False
+    return labels, far_clutter_dropped(labels, keep, areas), factor, False
+
+
+def far_clutter_dropped(labels: np.ndarray, keep: list, areas: np.ndarray) -> list:
+    """`keep` without small pieces far from the tallest: a screenshot's status bar, toolbar and
+    icons, a page number, a stray mark. Small is under CLUTTER_HEIGHT of the tallest piece's height
+    and under half its area, or a band across the whole picture lower than that piece (a toolbar,
+    a line under a title); far is a gap of at least half the tallest piece's height (a 5's
+    detached bar, an i's dot or a decimal point are nearer)."""
+    if len(keep) < 2:
+        return keep
+    left, top, right, bottom, _ = component_boxes(labels, labels.max())
+    main = max(keep, key=lambda label: (bottom[label] - top[label], areas[label - 1]))
+    main_height = bottom[main] - top[main]
+
+    def clutter(label):
+        gap = max(top[label] - bottom[main], top[main] - bottom[label], left[label] - right[main], left[main] - right[label])
+        across = right[label] - left[label] >= 0.9 * labels.shape[1]
+        height = bottom[label] - top[label]
+        small = (height < CLUTTER_HEIGHT * main_height and areas[label - 1] < 0.5 * areas[main - 1]) or (across and height < main_height)
+        return small and gap >= 0.5 * main_height
+
+    return [label for label in keep if label == main or not clutter(label)]
 
 
 def to_working(mask: np.ndarray, factor: int, shape) -> np.ndarray:
