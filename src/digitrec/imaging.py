@@ -11,10 +11,11 @@ training set). A drawing or photo is none of that. The steps, each a function be
    contrast to the paper's noise), ink made bright, the paper's level estimated per cell and
    opened (a shadow or gradient is paper; a stroke is not), dark ink measured relative to the
    local paper (so a shadow changes nothing), ink found by its contrast to the noise, however
-   little of the picture it covers.
-3. `find_pieces`: ruled and squared paper lines and frames taken out (crossing strokes kept),
-   connected components of the ink, specks and bits of neighbouring characters at the edge
-   dropped; `digit_groups` merges pieces of one digit and `split_options` offers ways to cut
+   little of the picture it covers. A sheet of paper photographed on a desk has the desk painted
+   over first (`sheet_of_paper`); salt-and-pepper noise goes through a median (`despeckled`).
+3. `find_pieces`: ruled and squared paper lines, frames, circles and underlines taken out
+   (crossing strokes kept), connected components of the ink, specks, bits of neighbouring
+   characters at the edge and small pieces far from the digit (`far_clutter_dropped`) dropped; `digit_groups` merges pieces of one digit and `split_options` offers ways to cut
    touching digits apart.
 4. `normalise_digit`: crop, bring the stroke width to MNIST's at 4x resolution (dilate a thin pen
    line, erode a fat marker), fit into 20x20, centre by centre of mass in 28x28.
@@ -930,21 +931,28 @@ def far_clutter_dropped(labels: np.ndarray, keep: list, areas: np.ndarray) -> li
     icons, a page number, a stray mark. Small is under CLUTTER_HEIGHT of the tallest piece's height
     and under half its area, or a band across the whole picture lower than that piece (a toolbar,
     a line under a title); far is a gap of at least half the tallest piece's height (a 5's
-    detached bar, an i's dot or a decimal point are nearer)."""
+    detached bar, an i's dot or a decimal point are nearer). Small pieces that hold three times the
+    tallest one's ink, together, are no clutter: they are what the picture is (noise all over it)."""
     if len(keep) < 2:
         return keep
     left, top, right, bottom, _ = component_boxes(labels, labels.max())
     main = max(keep, key=lambda label: (bottom[label] - top[label], areas[label - 1]))
     main_height = bottom[main] - top[main]
 
-    def clutter(label):
+    def kind(label):
+        """'band', 'small' (far from the main piece) or None"""
         gap = max(top[label] - bottom[main], top[main] - bottom[label], left[label] - right[main], left[main] - right[label])
-        across = right[label] - left[label] >= 0.9 * labels.shape[1]
         height = bottom[label] - top[label]
-        small = (height < CLUTTER_HEIGHT * main_height and areas[label - 1] < 0.5 * areas[main - 1]) or (across and height < main_height)
-        return small and gap >= 0.5 * main_height
+        if label == main or gap < 0.5 * main_height:
+            return None
+        if right[label] - left[label] >= 0.9 * labels.shape[1] and height < main_height:
+            return "band"
+        return "small" if height < CLUTTER_HEIGHT * main_height and areas[label - 1] < 0.5 * areas[main - 1] else None
 
-    return [label for label in keep if label == main or not clutter(label)]
+    kinds = {label: kind(label) for label in keep}
+    if sum(areas[label - 1] for label in keep if kinds[label] == "small") >= 3 * areas[main - 1]:
+        kinds = {label: None if found == "small" else found for label, found in kinds.items()}  # noise all over: no clutter
+    return [label for label in keep if kinds[label] is None]
 
 
 def to_working(mask: np.ndarray, factor: int, shape) -> np.ndarray:
