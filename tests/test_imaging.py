@@ -620,19 +620,20 @@ def test_salt_and_pepper_noise_is_cleared_and_thin_lines_are_kept():
     assert np.array_equal(imaging.despeckled(line), line)
 
 
-def test_convex_hull_and_smallest_rectangle():
+def test_convex_hull_and_four_corners():
     mask = np.zeros((40, 50), bool)
     mask[5:15, 10:40] = True
     hull = imaging.convex_hull(mask)
-    assert imaging.polygon_area(hull) == 300 and imaging.smallest_rectangle_area(hull) == 300
-    square = Image.new("L", (100, 100))
-    ImageDraw.Draw(square).polygon([(50, 5), (95, 50), (50, 95), (5, 50)], fill=255)  # turned 45 degrees
-    turned = np.asarray(square) > 0
-    assert turned.sum() / imaging.smallest_rectangle_area(imaging.convex_hull(turned)) > 0.95
+    assert imaging.polygon_area(hull) == 300 and imaging.four_corner_area(hull) == 300
+    for corners in ([(50, 5), (95, 50), (50, 95), (5, 50)], [(30, 10), (70, 10), (95, 90), (5, 90)]):  # turned; in perspective
+        shape = Image.new("L", (100, 100))
+        ImageDraw.Draw(shape).polygon(corners, fill=255)
+        hull = imaging.convex_hull(np.asarray(shape) > 0)
+        assert imaging.four_corner_area(hull) > 0.97 * imaging.polygon_area(hull)
     disc = Image.new("L", (100, 100))
     ImageDraw.Draw(disc).ellipse([10, 10, 90, 90], fill=255)
-    round_ = np.asarray(disc) > 0
-    assert abs(round_.sum() / imaging.smallest_rectangle_area(imaging.convex_hull(round_)) - np.pi / 4) < 0.03
+    hull = imaging.convex_hull(np.asarray(disc) > 0)
+    assert abs(imaging.four_corner_area(hull) / imaging.polygon_area(hull) - 2 / np.pi) < 0.03
 
 
 def test_only_regular_files_are_read_as_pictures(tmp_path):

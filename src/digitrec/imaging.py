@@ -54,7 +54,7 @@ FAINT_MAJORITY = 0.1  # most of a small picture this little above its edges' lev
 SHEET_SIZE = 128  # px: a sheet of paper on a desk is looked for on a copy this size at most
 SHEET_TOLERANCE = 16  # levels: the surround (a desk) is this close to its edges' level...
 SHEET_SHARE = 0.2  # ...and the sheet covers at least this share of the picture...
-SHEET_SOLIDITY = 0.85  # ...and this share of the smallest rectangle around it, at any angle
+SHEET_SOLIDITY = 0.85  # ...and fills this share of its convex hull, four corners of which hold this share of it
 DARK_BOARD_SLACK = 25  # levels (0-255): a board's noise and JPEG ringing may dip this far below its edges
 MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit...
 STRENGTH_SIGMAS = 8  # ...and it must stand this many noise standard deviations above the paper
@@ -242,14 +242,17 @@ def polygon_area(corners: np.ndarray) -> float:
     return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2)
 
 
-def smallest_rectangle_area(corners: np.ndarray) -> float:
-    """The area of the smallest rectangle, at any angle, around a convex polygon: one of its sides
-    lies along a side of the polygon (rotating calipers), so each side's direction is tried."""
-    sides = np.roll(corners, -1, axis=0) - corners
-    directions = sides / np.maximum(np.linalg.norm(sides, axis=1, keepdims=True), 1e-9)
-    along = corners @ directions.T  # (corner, direction)
-    across = corners @ np.stack([-directions[:, 1], directions[:, 0]], axis=1).T
-    return float(((along.max(axis=0) - along.min(axis=0)) * (across.max(axis=0) - across.min(axis=0))).min())
+def four_corner_area(corners: np.ndarray) -> float:
+    """The area of the largest quadrilateral found on a convex polygon's corners by taking, for
+    directions every 5 degrees, the corners farthest each way along it and along its normal: the
+    whole of any quadrilateral (a sheet in perspective too), 64 % of an ellipse."""
+    best = 0.0
+    for angle in np.radians(np.arange(0, 90, 5)):
+        along = corners @ np.array([np.cos(angle), np.sin(angle)])
+        across = corners @ np.array([-np.sin(angle), np.cos(angle)])
+        picked = corners[[along.argmax(), across.argmax(), along.argmin(), across.argmin()]]
+        best = max(best, polygon_area(picked))  # in turning order: each extreme a quarter turn on
+    return best
 
 
 def sheet_of_paper(grey: np.ndarray):
@@ -302,8 +305,8 @@ def sheet_on(small: np.ndarray, desk: float, tolerance: float, least: float):
     if paper - desk < 3 * tolerance:
         return None  # not much lighter than the surround
     hull = convex_hull(sheet)
-    if sheet.sum() < SHEET_SOLIDITY * smallest_rectangle_area(hull):
-        return None  # not a rectangle at any angle (a digit drawn light on dark, a round 0 included)
+    if sheet.sum() < SHEET_SOLIDITY * polygon_area(hull) or four_corner_area(hull) < SHEET_SOLIDITY * polygon_area(hull):
+        return None  # not a quadrilateral (a digit drawn light on dark, a round 0 included)
     light = sheet & (small > desk + 0.5 * (paper - desk))
     marks = sheet & ~light
     if np.count_nonzero(marks) < 4 or light.sum() < 0.75 * sheet.sum():
