@@ -223,6 +223,17 @@ def test_pictures_made_the_ordinary_ways_hold_no_panels():
             assert not (dark and (imaging.dark_panels(levels) or imaging.plot_frames(levels))), name
 
 
+def test_pictures_made_the_earlier_ways_hold_no_sheet_of_paper():
+    # no shadow, frame, ruled page or non-digit is taken for a sheet on a desk (150 a category in
+    # the README's check; a sample here)
+    from stress_pictures import CATEGORIES
+
+    for name in list(CATEGORIES)[:8]:
+        for image, _ in category_set(name, 12, seed=7):
+            factor = max(1, -(-max(image.size) // imaging.WORKING_SIZE))
+            assert imaging.sheet_of_paper(np.asarray(imaging.clearest_channel(image, factor)[1])) is None, name
+
+
 def test_uneven_lighting_is_removed():
     ys, xs = np.mgrid[0:600, 0:600]
     paper = 255 * (1.0 - 0.55 * xs / 600)  # bright on the left, dim on the right, like a photo

@@ -52,6 +52,7 @@ NOISE_SIGMAS = 6  # ink must stand this many noise standard deviations above the
 MIN_INK_STEP = 0.03  # ...and at least this much (of the 0-1 range)
 FAINT_MAJORITY = 0.1  # most of a small picture this little above its edges' level is paper, not ink
 SHEET_SIZE = 128  # px: a sheet of paper on a desk is looked for on a copy this size at most
+SHEET_SOFT_EDGE = 0.25  # more of the sheet's outer band than this part way between desk and paper: a soft edge
 SHEET_TOLERANCE = 16  # levels: the surround (a desk) is this close to its edges' level...
 SHEET_SHARE = 0.2  # ...and the sheet covers at least this share of the picture...
 SHEET_SOLIDITY = 0.85  # ...and fills this share of its convex hull, four corners of which hold this share of it
@@ -276,7 +277,7 @@ def sheet_of_paper(grey: np.ndarray):
         (middle(edge), max(SHEET_TOLERANCE, 4 * 1.4826 * middle(np.abs(edge - middle(edge)))), 0.5),
         (low, max(SHEET_TOLERANCE, 4 * 1.4826 * middle(np.abs(near - low))), 0.2),
     ):
-        found = sheet_on(small, desk, tolerance, least)
+        found = sheet_on(small, desk, tolerance, least, corners=least < 0.5)
         if found is not None:
             sheet, paper = found
             inner = square_filter(sheet, 5, dilate=False)  # two small pixels inside the edge
@@ -285,14 +286,18 @@ def sheet_of_paper(grey: np.ndarray):
     return None
 
 
-def sheet_on(small: np.ndarray, desk: float, tolerance: float, least: float):
+def sheet_on(small: np.ndarray, desk: float, tolerance: float, least: float, corners=False):
     """`sheet_of_paper` on its small copy for one desk level: (sheet mask, paper level) or None.
-    The surround must hold at least `least` of the edges."""
+    The surround must hold at least `least` of the edges, and with `corners` lie in two places
+    or more (the corners a turn uncovers; a shadow cast from one side is one)."""
     labels, count = label_components(np.abs(small - desk) <= tolerance)
     touching = np.unique(border(labels))
-    surround = np.isin(labels, touching[touching > 0])
+    touching = touching[touching > 0]
+    surround = np.isin(labels, touching)
     if border(surround).mean() < least or surround.mean() < 0.05:
         return None  # the edges are not mostly one surround, or there is hardly any
+    if corners and np.count_nonzero(np.bincount(labels[surround], minlength=count + 1) >= 0.005 * small.size) < 2:
+        return None
     rest, count = label_components(~surround)
     if count == 0:
         return None
@@ -316,9 +321,11 @@ def sheet_on(small: np.ndarray, desk: float, tolerance: float, least: float):
     largest = int(np.argmax(areas[1:])) + 1
     if areas[largest] >= 0.08 * sheet.sum() and areas[largest] >= 0.6 * (right[largest] - left[largest]) * (bottom[largest] - top[largest]):
         return None  # a solid dark hole, not strokes: the inside of a 0 drawn light on dark
-    rim = square_filter(sheet, 5, dilate=True) & ~square_filter(sheet, 5, dilate=False)
+    # a sheet's edge is sharp: a few pixels in, the level is the paper's; a shadow's edge is soft,
+    # still part way to the surround there (its boundary is only where it leaves the surround)
+    band = sheet & ~square_filter(sheet, 9, dilate=False)  # the sheet's outer 4 pixels
     between = (small > desk + 0.25 * (paper - desk)) & (small < desk + 0.75 * (paper - desk))
-    if np.count_nonzero(between & rim) > 0.5 * np.count_nonzero(rim):
+    if np.count_nonzero(between & band) > SHEET_SOFT_EDGE * np.count_nonzero(band):
         return None  # a soft edge: light and shadow, not a sheet's edge
     return sheet, paper
 
