@@ -223,6 +223,19 @@ def test_pictures_made_the_ordinary_ways_hold_no_panels():
             assert not (dark and (imaging.dark_panels(levels) or imaging.plot_frames(levels))), name
 
 
+def test_edges_of_two_levels_far_apart_are_no_desk():
+    # squared paper: the edges are paper and grid lines, and no level in between. The edges' tenth
+    # percentile, interpolated, had fallen between the two and found no edge pixel near it (an
+    # IndexError on a page of the bench's squared-paper row). Here a 100x100 page's 396 edge pixels
+    # hold exactly 40 of a line's level, so that the tenth percentile is half way.
+    page = np.full((100, 100), 245, np.uint8)
+    page[0, :40] = 100
+    assert imaging.sheet_of_paper(page) is None
+    strokes = digit_strokes(4, np.random.default_rng(9))
+    squared = Image.fromarray(np.minimum(page, np.asarray(drawn(strokes, size=(100, 100), height=70, pen=5))))
+    assert len(imaging.read(squared).digits) == 1
+
+
 def test_pictures_made_the_earlier_ways_hold_no_sheet_of_paper():
     # no shadow, frame, ruled page or non-digit is taken for a sheet on a desk (150 a category in
     # the README's check; a sample here)
