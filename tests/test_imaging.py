@@ -556,6 +556,15 @@ def test_a_circle_drawn_round_the_digit_that_does_not_close_is_not_part_of_it(ga
                                  np.asarray(drawn(four[1:], size=(100, 100), height=80, pen=4)) < 128)
 
 
+def test_a_short_thick_underline_wider_than_the_digit_is_taken_off():
+    # under the digit with a gap, about six times as long as thick (eight had been needed), past it both sides
+    strokes = digit_strokes(0, np.random.default_rng(13))
+    plain = drawn(strokes, size=(300, 300), height=170, pen=10)
+    line = np.array([[-0.45, 0.67], [0.45, 0.69]])
+    underlined = Image.fromarray(np.minimum(np.asarray(plain), np.asarray(drawn([line], size=(300, 300), height=170, pen=22))))
+    assert correlation(imaging.prepare(underlined)[0].pixels, imaging.prepare(plain)[0].pixels) > 0.9
+
+
 def test_a_fat_light_pen_on_a_dark_canvas_is_light_ink():
     # a wide white brush on black, as MNIST is drawn: the black inside the loops stands out of its
     # blur as much as the strokes do, so the edges decide (nothing is darker than the board)

@@ -191,7 +191,9 @@ def working_levels(image: Image.Image, dark=None):
     the brightest on a dark board): a 1-px line on a 4000-px picture keeps its full contrast, as
     a 2-px one does, where averaging would fade each by its own width.
     A picture whose transparent part is most of it (a drawing on a transparent canvas) is read
-    from its alpha channel: what is opaque is ink, whatever its colour.
+    from its alpha channel: what is opaque is ink, whatever its colour. A sheet of paper on a
+    darker desk (`sheet_of_paper`, whole pictures only: not when `dark` is given) has the desk
+    painted over with its paper level, and dark ink.
     """
     image = eight_bit(image)
     factor = max(1, -(-max(image.size) // WORKING_SIZE))
@@ -298,7 +300,7 @@ def sheet_on(small: np.ndarray, desk: float, tolerance: float, least: float, cor
     if border(surround).mean() < least or surround.mean() < 0.05:
         return None  # the edges are not mostly one surround, or there is hardly any
     if corners and np.count_nonzero(np.bincount(labels[surround], minlength=count + 1) >= 0.005 * small.size) < 2:
-        return None
+        return None  # one dark place at the edges: a shadow, not the corners a turn uncovers
     rest, count = label_components(~surround)
     if count == 0:
         return None
@@ -409,10 +411,10 @@ def dark_ink(grey: Image.Image) -> bool:
     shadow is smooth and a stroke is not. The 20th most extreme pixel each way is compared, so a
     few specks of noise do not decide. On bright paper (the picture's edges above 60 %, or its
     median when the edges are middling) the ink can only be darker, and that is the answer at once.
-    Likewise on a dark board (edges and median under 40 %) that nothing in the picture is darker than, while
-    something is much lighter: the ink can only be lighter. Local detail cannot tell there when
-    the pen is fat (a canvas drawn white on black with a wide brush): the board inside an 8's
-    loops stands out of its blur as much as the strokes do."""
+    Likewise on a dark board (edges and median under 40 %) that nothing in the picture is darker
+    than, while something is much lighter: the ink can only be lighter. Local detail cannot tell
+    there when the pen is fat (a canvas drawn white on black with a wide brush): the board inside
+    an 8's loops stands out of its blur as much as the strokes do."""
     levels = np.asarray(grey)
     median = middle(sample(levels))
     edge = middle(border(levels))
@@ -851,8 +853,11 @@ def enclosures_and_underlines(labels: np.ndarray, areas: np.ndarray) -> list:
         for label in sizeable:
             left, top, right, bottom = boxes[label]
             width, height = right - left, bottom - top
-            if label != main and label not in found and top >= main_bottom and width >= 8 * height and width >= 0.8 * (main_right - main_left):
-                found.append(label)  # an underline
+            overhang = min(main_left - left, right - main_right) >= 0.1 * (main_right - main_left)
+            if label != main and label not in found and top >= main_bottom and width >= 0.8 * (main_right - main_left) and (
+                width >= 8 * height or (width >= 5 * height and overhang)
+            ):
+                found.append(label)  # an underline (a 2's detached base is thicker for its length, or no wider than the 2)
     return found
 
 
