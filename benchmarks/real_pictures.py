@@ -51,7 +51,7 @@ def judge(name, prediction, expected):
 
 
 def category_row(predictor, name, count):
-    multi = name.startswith("touching")
+    multi = name.startswith("touching") or name.endswith("(--multi)")
     outcomes, reasons, examples = Counter(), Counter(), []
     started = time.perf_counter()
     for index, (image, expected) in enumerate(category_set(name, count, seed=SEED)):

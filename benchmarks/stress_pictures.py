@@ -4,8 +4,9 @@ Every category that issue 9 lists: thin pens on big canvases, small digits on bi
 with shadows, digits in frames and on ruled or squared paper, several digits without `--multi`,
 touching digits, and things that are not digits at all (letters, symbols, scribbles, frames,
 noise, blots); then sheets of paper photographed on a desk, fat light pens on dark canvases,
-pictures turned in an editor, digits circled by hand, screenshots of a drawing app and
-speckled scans. Each generator takes a NumPy random generator and returns (PIL image, expected):
+pictures turned in an editor, digits circled by hand, screenshots of a drawing app,
+speckled scans, digits cropped close round their ink, and small digits and numbers on big
+phone photos. Each generator takes a NumPy random generator and returns (PIL image, expected):
 the expected text for digits, None for a non-digit. Digits use the skeletons of
 `drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
 
@@ -441,6 +442,53 @@ def speckled_scan(rng):
     return to_image(canvas), str(digit)
 
 
+def cropped_close(rng):
+    """A digit cropped close round its ink in an editor: 0-3 px of paper left on each side, or a
+    pixel of the stroke cut off; sometimes scaled down after (a crop 20-60 px tall)."""
+    side = int(rng.choice([200, 400]))
+    digit = int(rng.integers(10))
+    height = side * rng.uniform(0.5, 0.7)
+    pen = height * rng.uniform(0.05, 0.2)
+    canvas, _ = drawn_on((side, side), digit_strokes(digit, rng), (side / 2, side / 2), height, pen, rng,
+                         kind=rng.choice(["white", "tinted", "photo"], p=[0.5, 0.2, 0.3]), antialias=rng.random() < 0.5)
+    picture = to_image(canvas).filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.015) * height))  # a photo's or a scan's softness
+    levels = np.asarray(picture.convert("L"), np.float32)
+    ys, xs = np.nonzero(np.abs(levels - np.median(levels)) > rng.uniform(0.2, 0.5) * np.ptp(levels))  # where the editor's eye puts the edge
+    margins = rng.integers(-1, 4, 4)
+    box = (max(xs.min() - margins[0], 0), max(ys.min() - margins[1], 0), min(xs.max() + 1 + margins[2], side), min(ys.max() + 1 + margins[3], side))
+    picture = picture.crop(tuple(int(v) for v in box))
+    if rng.random() < 0.3:
+        scale = rng.uniform(20, 60) / picture.height
+        picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))), Image.Resampling.LANCZOS)
+    return jpeg(picture, rng, 0.3), str(digit)
+
+
+def on_phone_photo(strokes, height, rng):
+    """Strokes `height` px tall on a phone photo of a page: 3000x2250 or 4000x3000, anywhere but
+    the outer tenth, a pen 3-10 % of their height (at least 1 px), softened by the lens, sensor
+    noise after it, a lighting gradient, often a JPEG."""
+    width = int(rng.choice([3000, 4000]))
+    size = (width, width * 3 // 4)
+    centre = (rng.uniform(0.1, 0.9) * size[0], rng.uniform(0.1, 0.9) * size[1])
+    canvas, _ = drawn_on(size, strokes, centre, height, max(1.0, height * rng.uniform(0.03, 0.1)), rng, kind="photo")
+    soft = np.asarray(to_image(canvas).filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0))), np.float32) / 255  # the lens and the focus
+    soft += rng.normal(0, rng.uniform(0.005, 0.02), soft.shape[:2]).astype(np.float32)[..., None]  # the sensor, after the lens
+    return jpeg(to_image(soft), rng, 0.6)
+
+
+def small_on_photo(rng):
+    """A small digit on a phone photo of a page: 25-80 px tall, 1-3 % of the photo's height."""
+    digit = int(rng.integers(10))
+    return on_phone_photo(digit_strokes(digit, rng), rng.uniform(25, 80), rng), str(digit)
+
+
+def number_on_photo(rng):
+    """A number of 2-4 digits written small on a phone photo of a page (40-100 px tall), read
+    with --multi."""
+    text = random_number(rng, (2, 5))
+    return on_phone_photo(number_strokes(text, rng, rng.uniform(0.85, 1.05)), rng.uniform(40, 100), rng), text
+
+
 CATEGORIES = {
     "thin pen on a large canvas": thin_pen,
     "small digit on a large page": small_on_page,
@@ -457,6 +505,9 @@ CATEGORIES = {
     "circled by hand, the ring open or crossed": circled,
     "screenshot of a drawing app": app_screenshot,
     "speckled scan": speckled_scan,
+    "cropped close round the digit": cropped_close,
+    "small digit on a big phone photo": small_on_photo,
+    "a number on a big phone photo (--multi)": number_on_photo,
 }
 
 

@@ -40,6 +40,7 @@ from PIL import Image, ImageFile, ImageFilter, ImageOps, UnidentifiedImageError
 from .errors import DigitrecError
 
 WORKING_SIZE = 640  # longest side while cleaning: enough detail, bounded cost
+SMOOTHED_SHRINK = 4  # from this shrink factor on, 2x2 means are taken before the inkiest pixels
 LABEL_SIZE = 128  # longest side of the mask that connected components are found on
 BOX_SIZE = 20  # MNIST's size-normalisation box
 DETAIL_SCALE = 4  # stroke width is normalised with the digit at 4x the 20x20 box
@@ -77,6 +78,7 @@ PANEL_EDGE_FILL = 0.9  # ...each of its box's four sides is this dark: a rectang
 PANEL_STROKE = 0.45  # ...and what is light inside is strokes, no part of it this share of its side
 #                     thick each way (a thick frame around paper is not a panel: its inside is paper)
 PANEL_OUTSIDE_HEIGHT = 0.3  # panels are read unless a piece outside, not around them, is this share of their height
+CLOSE_LOOK = 40  # working px: digits smaller than this on a shrunk picture are read again from their part of it
 SURROUND_TURN = 0.8  # a piece lying this share of the way round another is drawn around it
 FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is a frame
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
@@ -197,6 +199,8 @@ def working_levels(image: Image.Image, dark=None):
     """
     image = eight_bit(image)
     factor = max(1, -(-max(image.size) // WORKING_SIZE))
+    if factor >= SMOOTHED_SHRINK:
+        factor += factor % 2  # 2x2 means first, then the inkiest of each (factor/2)^2 block
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         rgba = image.convert("RGBA")
@@ -210,11 +214,22 @@ def working_levels(image: Image.Image, dark=None):
         paper, shrunk = sheet[1], Image.fromarray(np.where(sheet[0], np.asarray(shrunk), np.uint8(sheet[1])))
         dark = True
     dark = dark_ink(shrunk) if dark is None else dark
-    levels = shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum)
+    levels = inkiest(grey, factor, dark)
     if sheet is not None:
         levels = np.where(sheet[0][: levels.shape[0], : levels.shape[1]], levels, np.uint8(paper))
     levels = levels.astype(np.float32) / 255.0
     return (1.0 - levels if dark else levels), factor, dark
+
+
+def inkiest(grey: Image.Image, factor: int, dark: bool) -> np.ndarray:
+    """`grey` shrunk by `factor`, keeping per block its inkiest level. From SMOOTHED_SHRINK up (an
+    even factor then), of the picture's 2x2 means: the least of 49 or 64 pixels of a noisy photo
+    falls far below the paper at random (sensor noise of sigma 4 levels puts hundreds of specks at
+    18 levels into a 4000x3000 photo's working levels, as strong as a small digit's strokes), the
+    least of 16 means of 4 does not; a 1-px line keeps half its contrast."""
+    if factor >= SMOOTHED_SHRINK:
+        grey, factor = grey.reduce(2), factor // 2
+    return shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum)
 
 
 def convex_hull(mask: np.ndarray) -> np.ndarray:
@@ -539,9 +554,11 @@ def refined_background(levels: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     return square_filter(square_filter(levels, size, dilate=False), size, dilate=True)
 
 
-def ink_residual(levels, background, dark_ink):
+def ink_residual(levels, background, dark_ink, noise=None):
     """(residual, centre, sigma, strength): ink over paper, the paper's typical residual and noise,
-    and the ink's typical level over paper (None when nothing stands out of the noise)."""
+    and the ink's typical level over paper (None when nothing stands out of the noise). `noise`,
+    when given, caps the noise that the residual's spread shows (which ink covering most of the
+    picture makes large)."""
     residual = levels - background
     if dark_ink:
         # light on paper multiplies: in a shadow, paper and ink darken by the same factor, so the
@@ -557,6 +574,7 @@ def ink_residual(levels, background, dark_ink):
     if estimates[1][0] < -max(NOISE_SIGMAS * estimates[1][1], MIN_INK_STEP):
         estimates.pop()
     centre, sigma = min(estimates)
+    sigma = sigma if noise is None else min(sigma, noise)
     candidates = residual[residual > centre + max(NOISE_SIGMAS * sigma, MIN_INK_STEP)]
     if candidates.size < MIN_INK_PIXELS:
         return residual, centre, sigma, None
@@ -569,14 +587,21 @@ def ink_map(working):
     when the picture holds no ink at all, from the picture's `working_levels`.
 
     Polarity comes from `dark_ink` (in `working_levels`); the paper's level from
-    `background_estimate` (dark ink is measured relative to it, so a shadow changes nothing); the noise from the residual's median absolute deviation. Ink is what
-    stands well above that noise, scaled by its own typical level, so a faint thin line counts as
-    much as a marker stroke however little of the picture it covers.
+    `background_estimate` (dark ink is measured relative to it, so a shadow changes nothing); the
+    noise from the residual's median absolute deviation. Ink is what stands well above that noise,
+    scaled by its own typical level, so a faint thin line counts as much as a marker stroke
+    however little of the picture it covers.
+
+    A small picture whose strokes run into its edges (a digit cropped to its box) can defeat the
+    paper estimate: a fat stroke at the edge, continued beyond it, is as wide as paper. When that
+    finds no ink, the paper is taken to be the edges' most paper-like tenth, and the noise what
+    side-by-side pixels show (`neighbour_noise`).
     """
     levels, factor, dark = working
     edge = border(levels)
     edge_low, edge_high = (percentile(edge, 10), percentile(edge, 90)) if edge.size >= 20 else (0.0, 1.0)
-    if max(levels.shape) <= SMALL_PICTURE and edge_high - edge_low < FLAT_PAPER:
+    small = max(levels.shape) <= SMALL_PICTURE
+    if small and edge_high - edge_low < FLAT_PAPER:
         # a small picture on plain paper, a crop or a canvas: the paper is what its edges show,
         # even when the digit fills most of it (a tight crop of a 1 is mostly ink), unless most of it
         # is a little darker than the edges: then that is the paper, and the edges the lighter fill
@@ -587,20 +612,38 @@ def ink_map(working):
             background = typical
     else:
         background = background_estimate(levels)
-    residual, centre, sigma, strength = ink_residual(levels, background, dark)
+    ink = ink_over(levels, background, dark)
+    if ink is None and small and edge.size >= 20:
+        ink = ink_over(levels, edge_low, dark, neighbour_noise(levels))
+    return None if ink is None else (ink, factor)
+
+
+def neighbour_noise(levels: np.ndarray) -> float:
+    """The noise's standard deviation from the differences of neighbouring pixels (their median
+    absolute deviation over the square root of 2), side by side or one above the other, whichever
+    is less: unlike the levels' own spread, it stays small when ink covers most of the picture, as
+    it does in a 1 cropped to its box (across such a 1 every step is a stroke's soft edge, along
+    it none is)."""
+    spreads = []
+    for axis in (0, 1):
+        steps = np.diff(levels, axis=axis).ravel() if levels.shape[axis] > 1 else np.zeros(1, levels.dtype)
+        spreads.append(1.4826 * middle(np.abs(steps - middle(steps))) / np.sqrt(2))
+    return max(min(spreads), 1.0 / 255)
+
+
+def ink_over(levels: np.ndarray, background, dark: bool, noise=None) -> Optional[np.ndarray]:
+    """The ink of `ink_map` over the paper level `background` (a float or per pixel), or None;
+    `noise` as in `ink_residual`."""
+    residual, centre, sigma, strength = ink_residual(levels, background, dark, noise)
     if strength is not None and not isinstance(background, float):
         # the strongest ink only: a rim of shadow left by the first estimate is weaker than a stroke
         background = refined_background(levels, residual > centre + 0.75 * strength)
-        residual, centre, sigma, strength = ink_residual(levels, background, dark)
-    if strength is None:
-        return None
-    if strength < max(MIN_STRENGTH, STRENGTH_SIGMAS * sigma):
+        residual, centre, sigma, strength = ink_residual(levels, background, dark, noise)
+    if strength is None or strength < max(MIN_STRENGTH, STRENGTH_SIGMAS * sigma):
         return None
     low = centre + max(GRAIN * strength, 4 * sigma)
     ink = despeckled(np.clip((residual - low) * (1.0 / max(centre + strength - low, 1e-6)), 0.0, 1.0))
-    if np.count_nonzero(ink > 0.5) < MIN_INK_PIXELS:
-        return None
-    return ink, factor
+    return ink if np.count_nonzero(ink > 0.5) >= MIN_INK_PIXELS else None
 
 
 def despeckled(ink: np.ndarray) -> np.ndarray:
@@ -1398,15 +1441,14 @@ def read_panels(image: Image.Image, working, multi: bool) -> Optional[Reading]:
     levels, factor, dark = working
     if not dark:
         return None
-    original = image.info.get("original_size", image.size)
-    scale_x, scale_y = original[0] / image.size[0], original[1] / image.size[1]
+    scale_x, scale_y = input_scale(image)
     found = []
     boxes, light_ink = reading_order(dark_panels(levels)), True
     if not boxes:
         boxes, light_ink = reading_order(plot_frames(levels)), False
     for left, top, right, bottom in boxes:
         box = (left * factor, top * factor, min(right * factor, image.width), min(bottom * factor, image.height))
-        panel = image.crop(box)
+        panel = part_of(image, box)
         # a panel is the paper, so its ink is light (inside a plot's frame, dark): a bold digit that
         # fills much of it is no reason to judge otherwise (nothing inside reads no digit)
         reading = read_image(panel, multi and len(boxes) == 1, working_levels(panel, dark=not light_ink))  # a grid: a digit a panel
@@ -1414,17 +1456,11 @@ def read_panels(image: Image.Image, working, multi: bool) -> Optional[Reading]:
             found.append((box, reading))
     if not found:
         return None
-
-    def moved(digit, box):
-        left, top, right, bottom = digit.box
-        return DigitImage(digit.pixels, (round(left + box[0] * scale_x), round(top + box[1] * scale_y),
-                                         round(right + box[0] * scale_x), round(bottom + box[1] * scale_y)))
-
+    found = [(box, moved_reading(reading, box, scale_x, scale_y)) for box, reading in found]
     if multi:
-        options = [[[moved(digit, box) for digit in option] for option in group]
-                   for box, reading in found for group in (reading.options or [[reading.digits[:1]]])]
+        options = [group for box, reading in found for group in (reading.options or [[reading.digits[:1]]])]
         return Reading([digit for group in options for digit in group[0]], [], options=options)
-    digits = [moved(reading.digits[0], box) for box, reading in found]
+    digits = [reading.digits[0] for box, reading in found]
     largest = max(range(len(found)), key=lambda i: (found[i][0][2] - found[i][0][0]) * (found[i][0][3] - found[i][0][1]))
     return Reading([digits[largest]], digits if len(digits) > 1 else [], several=len(digits) > 1)
 
@@ -1441,7 +1477,70 @@ def read(source, multi=False, name=None) -> Reading:
     """
     image = source if isinstance(source, Image.Image) else open_image(source, name)
     working = working_levels(image)
-    return read_panels(image, working, multi) or read_image(image, multi, working)
+    panels = read_panels(image, working, multi)
+    if panels is not None:
+        return panels
+    reading = read_image(image, multi, working)
+    return closer_look(image, reading, working, multi) or reading
+
+
+def closer_look(image: Image.Image, reading: Reading, working, multi: bool) -> Optional[Reading]:
+    """`reading` of a big picture read again from the part that holds its digits, at full detail,
+    when they are small (under CLOSE_LOOK working pixels each way): a digit 50 px tall on a
+    4000x3000 photo is 7 px once shrunk, too few to tell a 3 from an 8. None when there is no
+    need, or when the closer look does not find the same digits (anything outside the first
+    reading's box, or nothing)."""
+    levels, factor, dark = working
+    if factor == 1 or not reading.digits:
+        return None
+    scale_x, scale_y = input_scale(image)
+    found = [digit.box for digit in reading.digits + reading.parts]
+    left = min(box[0] for box in found) / scale_x
+    top = min(box[1] for box in found) / scale_y
+    right = max(box[2] for box in found) / scale_x
+    bottom = max(box[3] for box in found) / scale_y
+    side = max(right - left, bottom - top)
+    if side >= CLOSE_LOOK * factor:
+        return None
+    margin = max(side, 4 * factor)
+    box = (max(int(left - margin), 0), max(int(top - margin), 0),
+           min(int(right + margin) + 1, image.width), min(int(bottom + margin) + 1, image.height))
+    part = part_of(image, box)
+    closer = read_image(part, multi, working_levels(part, dark=dark))
+    if not closer.digits:
+        return None
+    slack = side / 4 + 2 * factor
+    for digit in closer.digits + closer.parts:
+        l, t, r, b = digit.box
+        if l + box[0] < left - slack or t + box[1] < top - slack or r + box[0] > right + slack or b + box[1] > bottom + slack:
+            return None
+    return moved_reading(closer, box, scale_x, scale_y)
+
+
+def input_scale(image: Image.Image) -> tuple:
+    """(x, y): input pixels per pixel of `image`, more than 1 when a big JPEG was decoded at a
+    smaller scale (`open_image` keeps its size as `original_size`)."""
+    original = image.info.get("original_size", image.size)
+    return original[0] / image.size[0], original[1] / image.size[1]
+
+
+def part_of(image: Image.Image, box) -> Image.Image:
+    """`image` cropped to `box`, read in its own pixels (a crop keeps `info`, and with it a big
+    JPEG's `original_size`, which would scale the part's boxes as if it were the whole)."""
+    part = image.crop(box)
+    part.info.pop("original_size", None)
+    return part
+
+
+def moved_reading(reading: Reading, offset, scale_x: float, scale_y: float) -> Reading:
+    """`reading` of a part of a picture (cropped at `offset`, its boxes in the part's pixels) with
+    its boxes in the whole picture's input pixels."""
+    def moved(digit):
+        left, top, right, bottom = digit.box
+        return DigitImage(digit.pixels, (round((left + offset[0]) * scale_x), round((top + offset[1]) * scale_y),
+                                         round((right + offset[0]) * scale_x), round((bottom + offset[1]) * scale_y)))
+    options = [[[moved(digit) for digit in option] for option in group] for group in reading.options]
+    return Reading([moved(d) for d in reading.digits], [moved(d) for d in reading.parts], reading.note, options, reading.several)
 
 
 def read_image(image: Image.Image, multi: bool, working) -> Reading:
@@ -1453,10 +1552,9 @@ def read_image(image: Image.Image, multi: bool, working) -> Reading:
     labels, keep, label_factor, cleared = find_pieces(ink)
     if not keep:
         return Reading([], [], note="only lines or a frame" if cleared else None)
-    size = image.size
-    # input pixels per pixel of `image`: more than 1 when a big JPEG was decoded at a smaller scale
-    original = image.info.get("original_size", size)
-    factor_x, factor_y = factor * original[0] / size[0], factor * original[1] / size[1]
+    original = image.info.get("original_size", image.size)
+    scale_x, scale_y = input_scale(image)
+    factor_x, factor_y = factor * scale_x, factor * scale_y
 
     def digit(mask):
         # the piece widened by a pixel (its strokes' soft edges belong to it), worked on in its box
