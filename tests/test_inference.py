@@ -266,7 +266,7 @@ def test_hwd_digits_drawn_by_a_person_are_read(predictor, hwd_dir):
 
 
 def test_hwd_digits_50_px_tall_on_a_big_noisy_photo_are_read(predictor, hwd_dir):
-    # 1.7 % of the photo's height: 7 px once it is shrunk to be cleaned, and there the darkest of
+    # 1.7 % of the photo's height: 6-7 px once it is shrunk to be cleaned, and there the darkest of
     # 49 noisy pixels made specks as strong as its strokes; 5 of these 20 were read before
     import csv
 

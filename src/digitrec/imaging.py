@@ -1487,7 +1487,7 @@ def read(source, multi=False, name=None) -> Reading:
 def closer_look(image: Image.Image, reading: Reading, working, multi: bool) -> Optional[Reading]:
     """`reading` of a big picture read again from the part that holds its digits, at full detail,
     when they are small (under CLOSE_LOOK working pixels each way): a digit 50 px tall on a
-    4000x3000 photo is 7 px once shrunk, too few to tell a 3 from an 8. None when there is no
+    4000x3000 photo is 6 px once shrunk, too few to tell a 3 from an 8. None when there is no
     need, or when the closer look does not find the same digits (anything outside the first
     reading's box, or nothing)."""
     levels, factor, dark = working
