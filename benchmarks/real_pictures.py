@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
+from photos import photo_set  # noqa: E402
 from stress_pictures import CATEGORIES, category_set  # noqa: E402
 
 from digitrec.data import load_mnist  # noqa: E402
@@ -149,6 +150,21 @@ def hwd_conditions_rows(predictor, every=5):
     return results
 
 
+def photos_row(predictor):
+    """Real photos that hold no digit (`photos.photo_set`: scikit-image's and scikit-learn's sample
+    pictures, whole and 8 random crops each): flagged or a confident digit, and which."""
+    outcomes, reasons, confident = Counter(), Counter(), []
+    for name, picture in photo_set(crops=8, seed=SEED):
+        prediction = predictor.predict_image(picture, name=name)
+        outcome = judge("photo", prediction, None)
+        outcomes[outcome] += 1
+        reasons[prediction.reason] += 1
+        if outcome == "confident":
+            confident.append(f"{name}: {prediction.text}")
+    print(f"photos of things: {dict(outcomes)}", file=sys.stderr)
+    return {"count": sum(outcomes.values()), "outcomes": dict(outcomes), "reasons": dict(reasons), "confident": confident}
+
+
 def mnist_row(predictor):
     _, (x_test, y_test) = load_mnist()
     predictions = predictor.predict_pixels(x_test)
@@ -215,6 +231,10 @@ def table(results):
             text = f"**{100 * share(row, 'read'):.1f} %** read right and confidently; {100 * share(row, 'uncertain'):.1f} % uncertain, {100 * share(row, 'wrong'):.1f} % wrong"
             target = f"≥{100 * TARGETS['digits']:.0f} %"
         lines.append(f"| {name} | {row['count']:,} | {text} | {target} |")
+    photos = results["photos of things"]
+    lines.append(f"| real photos of things, no digit (scikit-image's and scikit-learn's samples, whole and cropped) | {photos['count']:,} | "
+                 f"**{100 * share(photos, 'flagged'):.1f} %** flagged; {100 * share(photos, 'confident'):.1f} % read as a confident digit | "
+                 f"≥{100 * TARGETS['not a digit']:.0f} % flagged |")
     hwd = results["hwd-1000"]
     lines.append(f"| hwd-1000 (real drawings, one person) | {hwd['count']:,} | **{100 * share(hwd, 'read'):.1f} %** read right and confidently; "
                  f"{100 * share(hwd, 'uncertain'):.1f} % uncertain, {100 * share(hwd, 'wrong'):.1f} % wrong | ≥{100 * TARGETS['hwd-1000']:.1f} % |")
@@ -249,6 +269,7 @@ def main():
         print(f"{name}: {categories[name]['outcomes']}", file=sys.stderr)
     results = {
         "categories": categories,
+        "photos of things": photos_row(predictor),
         "hwd-1000": hwd_row(predictor),
         "hwd-1000 in conditions": hwd_conditions_rows(predictor),
         "mnist": mnist_row(predictor),

@@ -5,8 +5,9 @@ with shadows, digits in frames and on ruled or squared paper, several digits wit
 touching digits, and things that are not digits at all (letters, symbols, scribbles, frames,
 noise, blots); then sheets of paper photographed on a desk, fat light pens on dark canvases,
 pictures turned in an editor, digits circled by hand, screenshots of a drawing app,
-speckled scans, digits cropped close round their ink, and small digits and numbers on big
-phone photos. Each generator takes a NumPy random generator and returns (PIL image, expected):
+speckled scans, digits cropped close round their ink, small digits and numbers on big
+phone photos; and notebook pages with a red margin, printed worksheets, pages held in a hand,
+photos in dim light and pencil on grainy paper. Each generator takes a NumPy random generator and returns (PIL image, expected):
 the expected text for digits, None for a non-digit. Digits use the skeletons of
 `drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
 
@@ -18,7 +19,7 @@ import io
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from drawn_digits import catmull_rom, digit_strokes, number_strokes, paper_colour, save_pictures
 
@@ -489,6 +490,176 @@ def number_on_photo(rng):
     return on_phone_photo(number_strokes(text, rng, rng.uniform(0.85, 1.05)), rng.uniform(40, 100), rng), text
 
 
+def digit_on(canvas, digit, centre, height, pen, rng, ink=None):
+    """`canvas` (float RGB) with `digit` written on it; `ink` an RGB colour in [0, 1] (a pen's)."""
+    mask = Image.new("L", (canvas.shape[1], canvas.shape[0]), 0)
+    draw_strokes(mask, digit_strokes(digit, rng), centre, height, pen, 255)
+    coverage = np.asarray(mask, np.float32)[..., None] / 255
+    ink = np.array(ink_colour(rng, "white"), np.float32) / 255 if ink is None else np.asarray(ink, np.float32)
+    return canvas * (1 - coverage) + ink * coverage
+
+
+def photographed(image, rng, noise=(0.005, 0.015)):
+    """A photo's softness and sensor noise, often a JPEG."""
+    soft = np.asarray(image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2))), np.float32) / 255
+    soft += rng.normal(0, rng.uniform(*noise), soft.shape[:2]).astype(np.float32)[..., None]
+    return jpeg(to_image(soft), rng, 0.6)
+
+
+def notebook_page(rng):
+    """A digit on a notebook page: pale blue rules and a red margin line, which in the channel where
+    the ink shows is much stronger than the rules; the digit right of the margin, at least half its
+    height away."""
+    side = int(rng.choice([640, 1000, 1600]))
+    size = (side, int(side * rng.uniform(0.75, 1.3)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.2, 0.4) * min(size)
+    canvas, _ = paper(size, rng, kind=rng.choice(["white", "photo"]))
+    rules, margin = Image.new("L", size, 0), Image.new("L", size, 0)
+    spacing, width = height * rng.uniform(0.3, 0.5), max(1, round(min(size) * rng.uniform(0.002, 0.004)))
+    for y in np.arange(rng.uniform(0, spacing), size[1], spacing):
+        ImageDraw.Draw(rules).line([(0, y), (size[0], y)], fill=255, width=width)
+    margin_x = rng.uniform(0.06, 0.15) * size[0]
+    ImageDraw.Draw(margin).line([(margin_x, 0), (margin_x, size[1])], fill=255, width=width + int(rng.integers(1, 3)))
+    for lines, colour in ((rules, [0.6, 0.75, 0.95]), (margin, [0.9, 0.3, 0.3])):
+        strength = np.asarray(lines, np.float32)[..., None] / 255
+        canvas = canvas * (1 - strength) + np.array(colour, np.float32) * canvas * strength
+    centre = (rng.uniform(margin_x + 0.9 * height, size[0] - 0.6 * height), rng.uniform(0.6 * height, size[1] - 0.6 * height))
+    canvas = digit_on(canvas, digit, centre, height, max(2, height * rng.uniform(0.04, 0.1)), rng)
+    return photographed(to_image(canvas), rng), str(digit)
+
+
+WORKSHEET_LINES = ["Name: ______________   Date: __________", "Exercise 4: How many apples are left?",
+                   "Write your answer in the space below.", "Page 2 of 6", "Maths - Year 3 - Unit 7",
+                   "Score: ____ / 10", "Do not write in the margin", "Question 12"]
+
+
+def worksheet(rng):
+    """A digit written on a printed worksheet or form: lines of print above and below it (a title,
+    a name and date line, an instruction, a page number), scanned or photographed."""
+    width = int(rng.choice([600, 900, 1200]))
+    size = (width, int(width * rng.uniform(1.1, 1.4)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.15, 0.3) * width
+    canvas, _ = paper(size, rng, kind=rng.choice(["white", "photo"]))
+    centre = (rng.uniform(0.3, 0.7) * width, size[1] * rng.uniform(0.45, 0.55))
+    image = to_image(digit_on(canvas, digit, centre, height, max(2, height * rng.uniform(0.04, 0.1)), rng))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=int(height * rng.uniform(0.1, 0.2)))
+    above, below = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+    step = font.size * 1.8
+    for index, line in enumerate(rng.choice(WORKSHEET_LINES, above + below, replace=False)):
+        y = size[1] * 0.04 + index * step if index < above else size[1] * 0.96 - (index - above + 1) * step
+        draw.text((width * rng.uniform(0.04, 0.15), y), str(line), font=font, fill=(30, 30, 30))
+    return photographed(image, rng) if rng.random() < 0.5 else image, str(digit)
+
+
+def held_page(rng):
+    """A photo of a page held in a hand: a thumb comes in from an edge, a solid shape an eighth to
+    a quarter of the picture wide, apart from the digit."""
+    side = int(rng.choice([640, 1000, 1600]))
+    size = (side, int(side * rng.uniform(0.75, 1.3)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.2, 0.4) * min(size)
+    centre = (rng.uniform(0.3, 0.7) * size[0], rng.uniform(0.3, 0.7) * size[1])
+    canvas, _ = paper(size, rng, kind="photo")
+    canvas = digit_on(canvas, digit, centre, height, max(2, height * rng.uniform(0.04, 0.1)), rng)
+    digit_box = (centre[0] - 0.45 * height, centre[1] - 0.55 * height, centre[0] + 0.45 * height, centre[1] + 0.55 * height)
+    across, into = rng.uniform(0.12, 0.25) * side, rng.uniform(0.1, 0.25) * min(size)
+    edge, along = int(rng.integers(4)), rng.uniform(0.15, 0.85)
+    for edge in (edge, edge ^ 1):  # the opposite edge when the thumb would touch the digit
+        if edge < 2:  # top or bottom
+            x, y = along * size[0], (0 if edge == 0 else size[1])
+            box = [x - across / 2, y - into, x + across / 2, y + into]
+        else:
+            x, y = (0 if edge == 2 else size[0]), along * size[1]
+            box = [x - into, y - across / 2, x + into, y + across / 2]
+        if box[2] < digit_box[0] or box[0] > digit_box[2] or box[3] < digit_box[1] or box[1] > digit_box[3]:
+            break
+    thumb = Image.new("L", size, 0)
+    ImageDraw.Draw(thumb).ellipse(box, fill=255)
+    thumb = np.asarray(thumb.filter(ImageFilter.GaussianBlur(side * 0.004)), np.float32)[..., None] / 255
+    skin = np.array([rng.uniform(0.55, 0.9), rng.uniform(0.4, 0.65), rng.uniform(0.3, 0.55)], np.float32) * rng.uniform(0.6, 1.0)
+    canvas = canvas * (1 - thumb) + skin * thumb
+    return photographed(to_image(canvas), rng), str(digit)
+
+
+def dim_photo(rng):
+    """A photo taken in dim light: the paper at 30-90 levels, the ink a little darker, sensor noise
+    of 3-8 levels (a phone keeps the noise when it lifts the shadows less)."""
+    side = int(rng.choice([640, 1000, 1600]))
+    size = (side, int(side * rng.uniform(0.75, 1.0)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.3, 0.6) * min(size)
+    canvas, _ = drawn_on(size, digit_strokes(digit, rng), (size[0] / 2, size[1] / 2), height, height * rng.uniform(0.04, 0.1), rng, kind="photo")
+    dim = to_image(canvas * rng.uniform(0.13, 0.35))
+    return photographed(dim, rng, noise=(0.012, 0.03)), str(digit)
+
+
+def pencil_on_grain(rng):
+    """Pencil on grainy paper: grey strokes 35-90 levels darker than the paper, under the paper's
+    grain (noise blurred over 1-2 px, 3-9 levels) and a photo's noise."""
+    from scipy.ndimage import gaussian_filter
+
+    side = int(rng.choice([400, 640, 1000]))
+    size = (side, int(side * rng.uniform(0.75, 1.0)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.35, 0.6) * min(size)
+    paper_level = rng.uniform(0.8, 0.95)
+    canvas = np.full((size[1], size[0], 3), paper_level, np.float32)
+    canvas = digit_on(canvas, digit, (size[0] / 2, size[1] / 2), height, max(2, height * rng.uniform(0.03, 0.07)), rng,
+                      ink=np.full(3, paper_level - rng.uniform(35, 90) / 255, np.float32))
+    grain = gaussian_filter(rng.normal(0, 1, canvas.shape[:2]), rng.uniform(1, 2))
+    canvas += (grain / grain.std() * rng.uniform(3, 9) / 255).astype(np.float32)[..., None]
+    return photographed(to_image(canvas), rng), str(digit)
+
+
+def smooth_noise(shape, rng, cells):
+    """Noise in [-1, 1] that varies over about `cells` cells each way (bilinear between random levels)."""
+    grid = rng.uniform(-1, 1, (cells + 1, cells + 1)).astype(np.float32)
+    return np.asarray(Image.fromarray(grid, "F").resize((shape[1], shape[0]), Image.Resampling.BILINEAR))
+
+
+def scene_photo(rng):
+    """A photo of things, with no digit in it: shapes of many colours, shaded and textured (fur,
+    gravel, foliage), on a textured ground, cut out of a larger scene at random, blurred, noisy,
+    often a JPEG. What a camera roll holds besides writing; only the detector's training uses it
+    (`scripts/build_detector.py`), the benchmark measures real photos instead (`photos.py`)."""
+    side = int(rng.choice([300, 500, 800, 1200]))
+    size = (side, int(side * rng.uniform(0.7, 1.4)))
+    shape = (size[1], size[0])
+
+    def texture():
+        fine = smooth_noise(shape, rng, int(rng.integers(40, 160))) * rng.uniform(0.0, 0.25)
+        return fine + smooth_noise(shape, rng, int(rng.integers(2, 8))) * rng.uniform(0.05, 0.3)
+
+    canvas = rng.uniform(0.1, 0.9, 3).astype(np.float32) * (1 + texture())[..., None]
+    for _ in range(int(rng.integers(2, 9))):
+        mask = Image.new("L", size, 0)
+        draw = ImageDraw.Draw(mask)
+        centre = rng.uniform(-0.1, 1.1, 2) * size
+        radii = rng.uniform(0.05, 0.5, 2) * side
+        kind = rng.choice(["ellipse", "polygon", "rectangle"])
+        if kind == "ellipse":
+            draw.ellipse([centre[0] - radii[0], centre[1] - radii[1], centre[0] + radii[0], centre[1] + radii[1]], fill=255)
+        elif kind == "rectangle":
+            draw.rectangle([centre[0] - radii[0], centre[1] - radii[1], centre[0] + radii[0], centre[1] + radii[1]], fill=255)
+        else:
+            angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 9))))
+            lengths = rng.uniform(0.3, 1.0, angles.size)
+            draw.polygon([(centre[0] + radii[0] * r * np.cos(a), centre[1] + radii[1] * r * np.sin(a)) for a, r in zip(angles, lengths)], fill=255)
+        cover = np.asarray(mask.filter(ImageFilter.GaussianBlur(rng.uniform(0, 3))), np.float32)[..., None] / 255
+        colour = rng.uniform(0.0, 1.0, 3).astype(np.float32) * (1 + texture())[..., None]
+        canvas = canvas * (1 - cover) + colour * cover
+    canvas = np.clip(canvas, 0, 1)
+    crop = rng.uniform(0.3, 1.0)
+    width, height = int(size[0] * crop), int(size[1] * crop)
+    left, top = int(rng.integers(0, size[0] - width + 1)), int(rng.integers(0, size[1] - height + 1))
+    picture = to_image(canvas[top : top + height, left : left + width]).filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.5)))
+    noisy = np.asarray(picture, np.float32) / 255 + rng.normal(0, rng.uniform(0, 0.02), (height, width, 1)).astype(np.float32)
+    return jpeg(to_image(noisy), rng, 0.5), None
+
+
 CATEGORIES = {
     "thin pen on a large canvas": thin_pen,
     "small digit on a large page": small_on_page,
@@ -508,6 +679,11 @@ CATEGORIES = {
     "cropped close round the digit": cropped_close,
     "small digit on a big phone photo": small_on_photo,
     "a number on a big phone photo (--multi)": number_on_photo,
+    "notebook page, red margin": notebook_page,
+    "printed worksheet": worksheet,
+    "page held in a hand": held_page,
+    "photo in dim light": dim_photo,
+    "pencil on grainy paper": pencil_on_grain,
 }
 
 

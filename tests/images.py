@@ -10,6 +10,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from drawn_digits import digit_strokes, drawn_set, render_number  # noqa: E402,F401
+from photos import photo_set  # noqa: E402,F401
 from stress_pictures import SHAPES, category_set, draw_strokes, unit_strokes  # noqa: E402,F401
 
 

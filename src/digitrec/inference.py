@@ -378,6 +378,8 @@ class Predictor:
             confident = (digit_scores >= self.detector_threshold) & (probabilities.max(axis=1) >= self.threshold)
             if reading.several or (not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2):
                 reason = SEVERAL_DIGITS
+        if reading.doubt:  # what the picture is around the digit outweighs how the digit reads
+            reason = f"{NOT_A_DIGIT} ({reading.doubt})"
         digits = [
             self.answer(row, d.pixels, d.box, digit_score=score, reason=reason)
             for row, d, score in zip(probabilities, reading.digits, digit_scores)
