@@ -33,7 +33,7 @@ browser:
 	  else echo "browser tests will be skipped: /usr/bin/chromium missing and not root"; fi; }
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/real_pictures.py

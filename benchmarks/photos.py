@@ -7,8 +7,6 @@ digitrec a picture that is not of a digit. Nothing in digitrec was trained on th
 """
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,16 +40,15 @@ def photo_set(crops=8, seed=0) -> list:
 
 
 def main():
+    from drawn_digits import save_pictures
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="folder to write into")
     parser.add_argument("--crops", type=int, default=8, help="random crops per photo (default: 8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    pictures = photo_set(args.crops, args.seed)
-    for name, picture in pictures:
-        picture.save(Path(args.out) / (Path(name).stem + ".png"))
-    print(f"wrote {len(pictures)} pictures to {args.out}", file=sys.stderr)
+    pictures = ((Path(name).stem + ".png", picture) for name, picture in photo_set(args.crops, args.seed))
+    print(f"wrote {save_pictures(args.out, pictures)} pictures to {args.out}")
 
 
 if __name__ == "__main__":

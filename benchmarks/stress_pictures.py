@@ -614,52 +614,6 @@ def pencil_on_grain(rng):
     return photographed(to_image(canvas), rng), str(digit)
 
 
-def smooth_noise(shape, rng, cells):
-    """Noise in [-1, 1] that varies over about `cells` cells each way (bilinear between random levels)."""
-    grid = rng.uniform(-1, 1, (cells + 1, cells + 1)).astype(np.float32)
-    return np.asarray(Image.fromarray(grid, "F").resize((shape[1], shape[0]), Image.Resampling.BILINEAR))
-
-
-def scene_photo(rng):
-    """A photo of things, with no digit in it: shapes of many colours, shaded and textured (fur,
-    gravel, foliage), on a textured ground, cut out of a larger scene at random, blurred, noisy,
-    often a JPEG. What a camera roll holds besides writing; only the detector's training uses it
-    (`scripts/build_detector.py`), the benchmark measures real photos instead (`photos.py`)."""
-    side = int(rng.choice([300, 500, 800, 1200]))
-    size = (side, int(side * rng.uniform(0.7, 1.4)))
-    shape = (size[1], size[0])
-
-    def texture():
-        fine = smooth_noise(shape, rng, int(rng.integers(40, 160))) * rng.uniform(0.0, 0.25)
-        return fine + smooth_noise(shape, rng, int(rng.integers(2, 8))) * rng.uniform(0.05, 0.3)
-
-    canvas = rng.uniform(0.1, 0.9, 3).astype(np.float32) * (1 + texture())[..., None]
-    for _ in range(int(rng.integers(2, 9))):
-        mask = Image.new("L", size, 0)
-        draw = ImageDraw.Draw(mask)
-        centre = rng.uniform(-0.1, 1.1, 2) * size
-        radii = rng.uniform(0.05, 0.5, 2) * side
-        kind = rng.choice(["ellipse", "polygon", "rectangle"])
-        if kind == "ellipse":
-            draw.ellipse([centre[0] - radii[0], centre[1] - radii[1], centre[0] + radii[0], centre[1] + radii[1]], fill=255)
-        elif kind == "rectangle":
-            draw.rectangle([centre[0] - radii[0], centre[1] - radii[1], centre[0] + radii[0], centre[1] + radii[1]], fill=255)
-        else:
-            angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 9))))
-            lengths = rng.uniform(0.3, 1.0, angles.size)
-            draw.polygon([(centre[0] + radii[0] * r * np.cos(a), centre[1] + radii[1] * r * np.sin(a)) for a, r in zip(angles, lengths)], fill=255)
-        cover = np.asarray(mask.filter(ImageFilter.GaussianBlur(rng.uniform(0, 3))), np.float32)[..., None] / 255
-        colour = rng.uniform(0.0, 1.0, 3).astype(np.float32) * (1 + texture())[..., None]
-        canvas = canvas * (1 - cover) + colour * cover
-    canvas = np.clip(canvas, 0, 1)
-    crop = rng.uniform(0.3, 1.0)
-    width, height = int(size[0] * crop), int(size[1] * crop)
-    left, top = int(rng.integers(0, size[0] - width + 1)), int(rng.integers(0, size[1] - height + 1))
-    picture = to_image(canvas[top : top + height, left : left + width]).filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.5)))
-    noisy = np.asarray(picture, np.float32) / 255 + rng.normal(0, rng.uniform(0, 0.02), (height, width, 1)).astype(np.float32)
-    return jpeg(to_image(noisy), rng, 0.5), None
-
-
 CATEGORIES = {
     "thin pen on a large canvas": thin_pen,
     "small digit on a large page": small_on_page,

@@ -64,7 +64,7 @@ SHEET_SOLIDITY = 0.85  # ...and fills this share of its convex hull, four corner
 DARK_BOARD_SLACK = 25  # levels (0-255): a board's noise and JPEG ringing may dip this far below its edges
 MIN_STRENGTH = 0.04  # the ink's typical level over paper; fainter than this is no digit...
 STRENGTH_SIGMAS = 8  # ...and it must stand this many noise standard deviations above the paper
-NOISY_MEAN = 5  # px: when no ink stands out of the noise, it is looked for in means of 5x5 pixels
+NOISY_MEANS = (5, 9)  # px: when no ink stands out of the noise, it is looked for in means of 5x5, then 9x9 pixels
 GRAIN = 0.3  # below 30 % of the ink's strength: paper texture, shadow edges, JPEG noise
 MIN_INK_PIXELS = 6  # fewer ink pixels (working resolution) than this: no digit
 INK_LEVEL = 0.25  # of the ink's strength above GRAIN: what counts as ink when finding pieces (a
@@ -78,6 +78,7 @@ EDGE_OBJECT_WIDTH = 2  # a solid piece at the picture's edge with strokes this m
 EDGE_OBJECT_FILL = 0.5  # inside, filling this share of its box, is an object (a thumb), not writing
 BUSY_MARKS = 8  # this many other pieces around the digit: a photo of things or a texture, not ink on paper
 BUSY_MARGIN = 0.25  # "around": within this share of the digit's width and height of its box
+BUSY = "many other marks around it: a photo or a texture, not writing on paper"  # the doubt it raises
 EDGE_BIT_FRACTION = 0.25  # a piece touching the picture's edge and smaller than this share of the
 #                           largest is a bit of a neighbouring character, not part of the digit
 LONG_LINE = 0.85  # a straight run this share of the picture's width (or height) is a ruled line
@@ -610,13 +611,14 @@ def ink_map(working):
     side-by-side pixels show (`neighbour_noise`).
 
     Ink as weak as the noise is strong (pencil on grainy paper, a photo taken in dim light) stands
-    out of a local mean of NOISY_MEAN pixels each way when it does not out of the pixels: strokes
+    out of a local mean (NOISY_MEANS pixels each way) when it does not out of the pixels: strokes
     are wider than the noise's grain, so the mean keeps them and thins the noise.
     """
     levels, factor, dark = working
     ink = ink_of(levels, dark)
-    if ink is None and min(levels.shape) >= 4 * NOISY_MEAN:
-        ink = ink_of(box_mean(levels, NOISY_MEAN), dark)
+    for size in NOISY_MEANS:
+        if ink is None and min(levels.shape) >= 4 * size:
+            ink = ink_of(box_mean(levels, size), dark)
     return None if ink is None else (ink, factor)
 
 
@@ -1003,7 +1005,7 @@ def find_pieces(ink: np.ndarray):
         return labels, [], factor, bool(lines or boxes.any() or around)
     largest = areas.max()
     main_left, _, main_right, _ = bounds(labels == int(np.argmax(areas)) + 1)
-    edge = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
+    edge = edge_labels(labels)
 
     def beside_the_digit(label):
         """A small piece at the picture's edge, mostly left or right of the largest piece: a bit of
@@ -1021,12 +1023,17 @@ def find_pieces(ink: np.ndarray):
     return labels, far_clutter_dropped(labels, edge_objects_dropped(labels, keep), areas), factor, False
 
 
+def edge_labels(labels: np.ndarray) -> set:
+    """The labels of the pieces that touch the picture's edge."""
+    return set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
+
+
 def edge_objects_dropped(labels: np.ndarray, keep: list) -> list:
     """`keep` without the solid pieces at the picture's edge (filling EDGE_OBJECT_FILL of their box)
     whose strokes are EDGE_OBJECT_WIDTH times as wide as the widest of the pieces inside it: a
     thumb holding the page, a pen's end, the desk or a shadow coming in from outside the picture.
     One pen writes a digit; these are shapes, not strokes."""
-    edge = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
+    edge = edge_labels(labels)
     inside = [label for label in keep if label not in edge]
     if not inside or len(inside) == len(keep):
         return keep
@@ -1688,9 +1695,6 @@ def read_image(image: Image.Image, multi: bool, working) -> Reading:
         if len(likeliest) > 1:  # one wide piece: perhaps digits that touch
             parts = [digit(piece) for piece in likeliest]
     return Reading([digit(groups[0] if len(groups) == 1 else select(labels, keep))], parts, doubt=doubt)
-
-
-BUSY = "many other marks around it: a photo or a texture, not writing on paper"
 
 
 def marks_around(labels: np.ndarray, keep: list, strong: np.ndarray) -> int:
