@@ -44,9 +44,13 @@ def update_readme_section(name, text):
 def run_main(main):
     """Run a benchmark's `main()`. A command it runs that fails ends it with one line naming the
     command and, when its output was captured, the command's last line of error (otherwise that was
-    printed above), instead of a traceback."""
+    printed above), instead of a traceback; so does digitrec's own error (MNIST not found, say)."""
+    from digitrec.errors import DigitrecError
+
     try:
         main()
+    except DigitrecError as error:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: {error}") from None
     except subprocess.CalledProcessError as error:
         command = error.cmd if isinstance(error.cmd, (list, tuple)) else [error.cmd]
         shown = " ".join(str(part) if len(str(part)) <= 80 else "…" for part in command)

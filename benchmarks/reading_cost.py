@@ -6,7 +6,7 @@ archive`); both load the same pictures, then read all of them in turn, round aft
 workers taking turns. A picture's figure is the least of its rounds; a category's, the mean of its
 pictures'. The machine is shared: the two columns are comparable, the absolute figures less so.
 
-    python benchmarks/reading_cost.py --against ea0e38a          # 5 rounds; README and results
+    python benchmarks/reading_cost.py --against a1fe07d          # 5 rounds; README and results
 """
 
 import argparse
@@ -24,7 +24,8 @@ from common import ROOT, machine_description, run_main, update_readme_section, w
 
 RESULTS = Path(__file__).resolve().parent / "results" / "reading_cost.json"
 CATEGORIES = ["thin pen on a large canvas", "shadow or gradient photo", "sheet of paper on a desk", "cropped close round the digit",
-              "small digit on a big phone photo", "a number on a big phone photo (--multi)"]
+              "small digit on a big phone photo", "a number on a big phone photo (--multi)", "notebook page, red margin",
+              "photo in dim light", "pencil on grainy paper"]
 PER_CATEGORY = 4
 
 WORKER = r"""
@@ -51,8 +52,9 @@ for command in sys.stdin:
 
 def make_pictures(folder: Path):
     """The pictures as PNG files (a generator's JPEG round trip is in their pixels already)."""
-    from stress_pictures import category_set
     from drawn_digits import drawn_set
+    from photos import photo_set
+    from stress_pictures import category_set
 
     listed = []
     for name in CATEGORIES:
@@ -60,6 +62,10 @@ def make_pictures(folder: Path):
             path = folder / f"{len(listed):03d}.png"
             image.save(path)
             listed.append((name, path, name.endswith("(--multi)")))
+    for _, image in photo_set(crops=1, seed=21)[1 : 2 * PER_CATEGORY : 2]:  # crops of four photos
+        path = folder / f"{len(listed):03d}.png"
+        image.save(path)
+        listed.append(("real photo of things, no digit", path, False))
     for image, _ in drawn_set(PER_CATEGORY, seed=21):
         path = folder / f"{len(listed):03d}.png"
         image.resize((28, 28)).save(path)

@@ -31,6 +31,15 @@ def test_a_failed_command_whose_error_was_shown_is_named_without_it():
     assert str(ended.value.code).endswith(f"`{sys.executable} -c import sys; sys.exit(3)` exited with 3")
 
 
+def test_digitrecs_own_error_ends_a_benchmark_with_its_one_line(tmp_path):
+    from digitrec.data import load_mnist
+
+    with pytest.raises(SystemExit) as ended:
+        run_main(lambda: load_mnist(tmp_path / "nowhere", download=False))
+    message = str(ended.value.code)
+    assert "\n" not in message and "nowhere" in message and "Traceback" not in message
+
+
 def test_a_benchmark_that_succeeds_runs_once():
     calls = []
     run_main(lambda: calls.append(1))
