@@ -14,7 +14,8 @@ from PIL import Image
 
 
 def photo_paths() -> list:
-    """The sample photos' files (PNG and JPEG; scikit-image's are about 25, scikit-learn's 2)."""
+    """The sample pictures' files (PNG and JPEG): scikit-image's 26 (photos, and a chessboard, a
+    colour gradient, a logo, a phantom, pages of text) and scikit-learn's 2."""
     import skimage
     import sklearn.datasets
 
