@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/real_pictures.py
 	$(BIN)/python benchmarks/reading_cost.py --against a1fe07d
 	$(BIN)/python benchmarks/small_digits.py
+	$(BIN)/python benchmarks/marks_around.py
 	$(BIN)/python benchmarks/inference.py
 	$(BIN)/python benchmarks/batch_predict.py
 	$(BIN)/python benchmarks/load_service.py

@@ -1701,10 +1701,10 @@ def marks_around(labels: np.ndarray, keep: list, strong: np.ndarray) -> int:
     """How many pieces that are not the digit lie around it (within BUSY_MARGIN of its box): specks
     and bits dropped on the way, when more than a pixel or holding ink (`strong`, label resolution:
     a faint pixel alone is a noisy photo's grain). Writing on paper has next to none, even
-    photographed in a shadow, on squared paper or with a circle round it (at most 7 in 1,000 such
-    pictures of the benchmark's categories and hwd-1000 digits placed in them); the edges and
-    textures of a photo of things make dozens (8 or more in half of 242 pictures cut from
-    scikit-image's and scikit-learn's sample photos)."""
+    photographed in a shadow, on squared paper or with a circle round it; the edges and textures
+    of a photo of things make dozens. `python benchmarks/marks_around.py`: at most 7 in 1,018
+    pictures of writing (the benchmark's categories and hwd-1000 digits placed in its conditions),
+    8 or more in 114 of 252 pictures cut from scikit-image's and scikit-learn's sample photos."""
     kept = select(labels, keep)
     left, top, right, bottom = bounds(kept)
     reach_x, reach_y = int(BUSY_MARGIN * (right - left)), int(BUSY_MARGIN * (bottom - top))
