@@ -7,8 +7,8 @@ noise, blots); then sheets of paper photographed on a desk, fat light pens on da
 pictures turned in an editor, digits circled by hand, screenshots of a drawing app,
 speckled scans, digits cropped close round their ink, small digits and numbers on big
 phone photos; and notebook pages with a red margin, printed worksheets, pages held in a hand,
-photos in dim light and pencil on grainy paper. Each generator takes a NumPy random generator and returns (PIL image, expected):
-the expected text for digits, None for a non-digit. Digits use the skeletons of
+photos in dim light and pencil on grainy paper. Each generator takes a NumPy random generator
+and returns (PIL image, expected): the expected text for digits, None for a non-digit. Digits use the skeletons of
 `drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
 
     python benchmarks/stress_pictures.py --out /tmp/stress --count 20   # write samples of each

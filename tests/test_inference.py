@@ -139,7 +139,7 @@ def test_blank_picture_is_no_digit(predictor):
 @pytest.mark.parametrize("grain", [0, 1, 3])
 def test_noise_alone_is_never_a_confident_digit(predictor, grain):
     # sensor noise or paper grain of any strength, on plain paper or under a gradient, is no digit
-    # (the 5x5 means that find pencil in dim light must not make digits of the noise's own lumps)
+    # (the local means that find pencil in dim light must not make digits of the noise's own lumps)
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(grain)

@@ -12,7 +12,7 @@ training set). A drawing or photo is none of that. The steps, each a function be
    opened (a shadow or gradient is paper; a stroke is not), dark ink measured relative to the
    local paper (so a shadow changes nothing), ink found by its contrast to the noise, however
    little of the picture it covers; ink as weak as the noise is strong (pencil in dim light) is
-   looked for again in 5x5 means. A sheet of paper photographed on a desk has the desk painted
+   looked for again in 5x5, then 9x9 means. A sheet of paper photographed on a desk has the desk painted
    over first (`sheet_of_paper`); salt-and-pepper noise goes through a median (`despeckled`).
 3. `find_pieces`: ruled and squared paper lines, frames, circles and underlines taken out
    (crossing strokes kept), connected components of the ink, specks, bits of neighbouring
@@ -803,7 +803,7 @@ def could_hold_lines(mask: np.ndarray, axis: int) -> bool:
     return np.count_nonzero(counts >= int(LONG_LINE * mask.shape[axis])) >= 3
 
 
-def ruled_lines(mask: np.ndarray) -> np.ndarray:
+def ruled_lines(mask: np.ndarray) -> list:
     """Pixels of ruled or squared paper: straight lines across nearly the whole picture, when there
     are at least three parallel ones (one long stroke may be a 7's bar on a tight crop, two may be
     a frame's sides). Where a stroke crosses a line, the crossing is kept. The horizontal lines and
@@ -1020,7 +1020,8 @@ def find_pieces(ink: np.ndarray):
         for label in range(1, count + 1)
         if areas[label - 1] and areas[label - 1] >= SPECK_FRACTION * largest and not beside_the_digit(label)
     ]
-    return labels, far_clutter_dropped(labels, edge_objects_dropped(labels, keep), areas), factor, False
+    extents = component_boxes(labels, count)  # what both steps below measure pieces by
+    return labels, far_clutter_dropped(labels, edge_objects_dropped(labels, keep, extents), extents), factor, False
 
 
 def edge_labels(labels: np.ndarray) -> set:
@@ -1028,16 +1029,16 @@ def edge_labels(labels: np.ndarray) -> set:
     return set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
 
 
-def edge_objects_dropped(labels: np.ndarray, keep: list) -> list:
+def edge_objects_dropped(labels: np.ndarray, keep: list, extents) -> list:
     """`keep` without the solid pieces at the picture's edge (filling EDGE_OBJECT_FILL of their box)
     whose strokes are EDGE_OBJECT_WIDTH times as wide as the widest of the pieces inside it: a
     thumb holding the page, a pen's end, the desk or a shadow coming in from outside the picture.
-    One pen writes a digit; these are shapes, not strokes."""
+    One pen writes a digit; these are shapes, not strokes. `extents`: `component_boxes(labels)`."""
     edge = edge_labels(labels)
     inside = [label for label in keep if label not in edge]
     if not inside or len(inside) == len(keep):
         return keep
-    left, top, right, bottom, areas = component_boxes(labels, labels.max())
+    left, top, right, bottom, areas = extents
 
     def width(label):
         return stroke_width(labels[top[label] : bottom[label], left[label] : right[label]] == label)
@@ -1049,7 +1050,7 @@ def edge_objects_dropped(labels: np.ndarray, keep: list) -> list:
     return [label for label in keep if label in inside or not solid(label) or width(label) < EDGE_OBJECT_WIDTH * widest]
 
 
-def far_clutter_dropped(labels: np.ndarray, keep: list, areas: np.ndarray) -> list:
+def far_clutter_dropped(labels: np.ndarray, keep: list, extents) -> list:
     """`keep` without what lies far from the digit and is no writing: a screenshot's status bar,
     toolbar and icons, a page number, a stray mark, a worksheet's printed lines, a notebook's
     margin. The digit is the tallest piece but for lines across the whole picture; far is a gap of
@@ -1058,16 +1059,17 @@ def far_clutter_dropped(labels: np.ndarray, keep: list, areas: np.ndarray) -> li
     lines of print (as low, three times as wide as high), bands across the whole picture lower than
     the digit (a toolbar, a line under a title) and thin straight lines across all of it (a margin,
     a fold, a table's border: 10 times as long as wide). Small pieces that hold three times the
-    digit's ink, together, are no clutter: they are what the picture is (noise all over it)."""
+    digit's ink, together, are no clutter: they are what the picture is (noise all over it).
+    `extents`: `component_boxes(labels)`."""
     if len(keep) < 2:
         return keep
-    left, top, right, bottom, _ = component_boxes(labels, labels.max())
+    left, top, right, bottom, areas = extents
     height, width = labels.shape
 
     pieces = range(1, labels.max() + 1)  # specks dropped before included: a faint line breaks into many
     lines = set(lines_across(pieces, left, top, right, bottom, height)) | set(lines_across(pieces, top, left, bottom, right, width))
     candidates = [label for label in keep if label not in lines] or keep
-    main = max(candidates, key=lambda label: (bottom[label] - top[label], areas[label - 1]))
+    main = max(candidates, key=lambda label: (bottom[label] - top[label], areas[label]))
     main_height = bottom[main] - top[main]
 
     def kind(label):
@@ -1083,11 +1085,11 @@ def far_clutter_dropped(labels: np.ndarray, keep: list, areas: np.ndarray) -> li
         if piece_height < CLUTTER_HEIGHT * main_height:
             if piece_width >= 3 * piece_height:
                 return "print"
-            return "small" if areas[label - 1] < 0.5 * areas[main - 1] else None
+            return "small" if areas[label] < 0.5 * areas[main] else None
         return None
 
     kinds = {label: kind(label) for label in keep}
-    if sum(areas[label - 1] for label in keep if kinds[label] == "small") >= 3 * areas[main - 1]:
+    if sum(areas[label] for label in keep if kinds[label] == "small") >= 3 * areas[main]:
         kinds = {label: None if found == "small" else found for label, found in kinds.items()}  # noise all over: no clutter
     return [label for label in keep if kinds[label] is None]
 
