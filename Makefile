@@ -37,7 +37,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/real_pictures.py
-	$(BIN)/python benchmarks/reading_cost.py --against a1fe07d
+	$(BIN)/python benchmarks/reading_cost.py --against e2e9a3b
 	$(BIN)/python benchmarks/small_digits.py
 	$(BIN)/python benchmarks/marks_around.py
 	$(BIN)/python benchmarks/inference.py

@@ -6,7 +6,7 @@ archive`); both load the same pictures, then read all of them in turn, round aft
 workers taking turns. A picture's figure is the least of its rounds; a category's, the mean of its
 pictures'. The machine is shared: the two columns are comparable, the absolute figures less so.
 
-    python benchmarks/reading_cost.py --against a1fe07d          # 5 rounds; README and results
+    python benchmarks/reading_cost.py --against e2e9a3b          # 5 rounds; README and results
 """
 
 import argparse
@@ -25,7 +25,7 @@ from common import ROOT, machine_description, run_main, update_readme_section, w
 RESULTS = Path(__file__).resolve().parent / "results" / "reading_cost.json"
 CATEGORIES = ["thin pen on a large canvas", "shadow or gradient photo", "sheet of paper on a desk", "cropped close round the digit",
               "small digit on a big phone photo", "a number on a big phone photo (--multi)", "notebook page, red margin",
-              "photo in dim light", "pencil on grainy paper"]
+              "photo in dim light", "pencil on grainy paper", "page held in a hand", "pen lying beside the digit"]
 PER_CATEGORY = 4
 
 WORKER = r"""

@@ -7,7 +7,7 @@ noise, blots); then sheets of paper photographed on a desk, fat light pens on da
 pictures turned in an editor, digits circled by hand, screenshots of a drawing app,
 speckled scans, digits cropped close round their ink, small digits and numbers on big
 phone photos; and notebook pages with a red margin, printed worksheets, pages held in a hand,
-photos in dim light and pencil on grainy paper. Each generator takes a NumPy random generator
+photos in dim light, pencil on grainy paper and a pen lying beside the digit. Each generator takes a NumPy random generator
 and returns (PIL image, expected): the expected text for digits, None for a non-digit. Digits use the skeletons of
 `drawn_digits.py`; nothing here comes from MNIST or from hwd-1000.
 
@@ -614,6 +614,49 @@ def pencil_on_grain(rng):
     return photographed(to_image(canvas), rng), str(digit)
 
 
+PEN_BODIES = [(0.08, 0.08, 0.1), (0.1, 0.15, 0.5), (0.7, 0.12, 0.12), (0.45, 0.46, 0.5), (0.9, 0.75, 0.15), (0.1, 0.4, 0.2)]
+
+
+def pen_beside(rng):
+    """A photo of a digit with the pen (or pencil) that wrote it lying beside it on the paper: a
+    solid bar a fifth to two fifths of the digit's height wide and 8-20 times as long, at any
+    angle, often running out of the picture, its body black, blue, red, metal, yellow or green
+    with a light reflection along it and a darker tip; apart from the digit."""
+    side = int(rng.choice([640, 1000, 1600]))
+    size = (side, int(side * rng.uniform(0.75, 1.3)))
+    digit = int(rng.integers(10))
+    height = rng.uniform(0.2, 0.35) * min(size)
+    centre = (rng.uniform(0.3, 0.7) * size[0], rng.uniform(0.3, 0.7) * size[1])
+    canvas, _ = paper(size, rng, kind=rng.choice(["white", "photo"]))
+    canvas = digit_on(canvas, digit, centre, height, max(2, height * rng.uniform(0.04, 0.1)), rng)
+    clear = (centre[0] - 0.65 * height, centre[1] - 0.75 * height, centre[0] + 0.65 * height, centre[1] + 0.75 * height)
+    for _ in range(50):
+        width = rng.uniform(0.2, 0.4) * height
+        length = width * rng.uniform(8, 20)  # a pen is 15-20 times as long as wide, a pencil 25
+        angle = rng.uniform(-0.6, 0.6) + (math.pi / 2 if rng.random() < 0.3 else 0)  # upright, or lying below or above
+        along = np.array([math.sin(angle), math.cos(angle)])
+        across = np.array([along[1], -along[0]]) * rng.choice([-1, 1])
+        middle = np.array(centre) + across * (rng.uniform(0.9, 1.6) * height + width / 2) + along * rng.uniform(-1, 1) * length / 3
+        ends = [tuple(middle - along * length / 2), tuple(middle + along * length / 2)]
+        body = Image.new("L", size, 0)
+        ImageDraw.Draw(body).line(ends, fill=255, width=int(width))
+        mask = np.asarray(body) > 0
+        if not mask[int(clear[1]) : int(clear[3]), int(max(0, clear[0])) : int(clear[2])].any() and mask.any():
+            break
+    colour = np.array(PEN_BODIES[int(rng.integers(len(PEN_BODIES)))], np.float32) * rng.uniform(0.8, 1.1)
+    shine = Image.new("L", size, 0)
+    offset = across * width * rng.uniform(-0.25, 0.25)
+    ImageDraw.Draw(shine).line([tuple(np.array(end) + offset) for end in ends], fill=255, width=max(1, int(width * 0.12)))
+    tip = Image.new("L", size, 0)
+    ImageDraw.Draw(tip).line([ends[1], tuple(np.array(ends[1]) - along * width)], fill=255, width=int(width * 0.6))
+    pen = np.asarray(body.filter(ImageFilter.GaussianBlur(1)), np.float32)[..., None] / 255
+    shine = np.asarray(shine.filter(ImageFilter.GaussianBlur(max(1, width * 0.04))), np.float32)[..., None] / 255 * rng.uniform(0.3, 0.7)
+    colour = colour * (1 - shine) + shine  # the reflection, lighter along the body
+    colour = colour * (1 - 0.5 * np.asarray(tip, np.float32)[..., None] / 255)
+    canvas = canvas * (1 - pen) + np.clip(colour, 0, 1) * pen
+    return photographed(to_image(canvas), rng), str(digit)
+
+
 CATEGORIES = {
     "thin pen on a large canvas": thin_pen,
     "small digit on a large page": small_on_page,
@@ -638,6 +681,7 @@ CATEGORIES = {
     "page held in a hand": held_page,
     "photo in dim light": dim_photo,
     "pencil on grainy paper": pencil_on_grain,
+    "pen lying beside the digit": pen_beside,
 }
 
 

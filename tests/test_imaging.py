@@ -748,6 +748,36 @@ def test_a_thumb_at_the_edge_is_not_part_of_the_digit():
     assert len(imaging.prepare(cut, multi=True)) == 2
 
 
+def test_a_pen_lying_beside_the_digit_is_not_part_of_it():
+    # a solid bar at an angle, a reflection along it, apart from the digit and from the edges
+    strokes = digit_strokes(2, np.random.default_rng(26))
+    plain = drawn(strokes, size=(900, 700), height=260, pen=10, centre=(330, 340))
+    with_pen = plain.copy()
+    ImageDraw.Draw(with_pen).line([(600, 90), (760, 620)], fill=30, width=56)
+    ImageDraw.Draw(with_pen).line([(610, 90), (770, 620)], fill=190, width=6)
+    (digit,) = imaging.prepare(with_pen)
+    assert correlation(digit.pixels, imaging.prepare(plain)[0].pixels) > 0.95
+    # beside a 1, a bar too: the thinner of the two is the writing
+    one = Image.new("L", (600, 420), 255)
+    ImageDraw.Draw(one).line([(150, 80), (170, 330)], fill=0, width=10)
+    with_pen = one.copy()
+    ImageDraw.Draw(with_pen).line([(330, 20), (450, 400)], fill=20, width=48)
+    (digit,) = imaging.prepare(with_pen)
+    assert correlation(digit.pixels, imaging.prepare(one)[0].pixels) > 0.95
+
+
+def test_hull_measures_tell_a_bar_from_a_stroke():
+    bar = np.zeros((200, 200), bool)
+    bar[20:180, 90:110] = True
+    solidity, width = imaging.hull_measures(bar)
+    assert solidity == 1.0 and 17.7 < width < 17.8  # 2 * 3200 / 360: 20 px wide, less the ends' share
+    turned = np.asarray(Image.fromarray(bar).rotate(30, resample=Image.Resampling.NEAREST))
+    assert imaging.hull_measures(turned)[0] > 0.9
+    ring = np.zeros((200, 200), bool)
+    ImageDraw.Draw(ring_image := Image.fromarray(ring)).ellipse([20, 20, 180, 180], outline=1, width=12)
+    assert imaging.hull_measures(np.asarray(ring_image, bool))[0] < 0.4
+
+
 def test_salt_and_pepper_noise_is_cleared_and_thin_lines_are_kept():
     strokes = digit_strokes(3, np.random.default_rng(22))
     plain = drawn(strokes, size=(400, 400), height=220, pen=16)

@@ -261,6 +261,7 @@ def test_several_digits_without_multi_say_so(predictor):
         ("page held in a hand", 11),
         ("photo in dim light", 11),
         ("pencil on grainy paper", 11),
+        ("pen lying beside the digit", 10),  # 86 % of the bench's 100: a pen lighter than the ink, or cut short by the edges, is still taken for writing
     ],
 )
 def test_ordinary_pictures_are_read(predictor, category, minimum):

@@ -16,11 +16,12 @@ training set). A drawing or photo is none of that. The steps, each a function be
    over first (`sheet_of_paper`); salt-and-pepper noise goes through a median (`despeckled`).
 3. `find_pieces`: ruled and squared paper lines, frames, circles and underlines taken out
    (crossing strokes kept), connected components of the ink, specks, bits of neighbouring
-   characters and solid objects at the edge (a thumb: `edge_objects_dropped`), and what lies far
-   from the digit and is no writing (`far_clutter_dropped`: small pieces, lines of print, a
-   margin) dropped; `digit_groups` merges pieces of one digit and `split_options` offers ways to
-   cut touching digits apart. Many other marks around the digit (`marks_around`) make the
-   reading doubtful: a photo of things, not writing on paper.
+   characters, solid objects (a thumb at the edge: `edge_objects_dropped`; a pen lying beside the
+   digit: `lying_objects_dropped`) and what lies far from the digit and is no writing
+   (`far_clutter_dropped`: small pieces, lines of print, a margin) dropped; `digit_groups` merges
+   pieces of one digit and `split_options` offers ways to cut touching digits apart. Many other
+   marks around the digit (`marks_around`) make the reading doubtful: a photo of things, not
+   writing on paper.
 4. `normalise_digit`: crop, bring the stroke width to MNIST's at 4x resolution (dilate a thin pen
    line, erode a fat marker), fit into 20x20, centre by centre of mass in 28x28.
 
@@ -76,6 +77,9 @@ CLUTTER_HEIGHT = 0.35  # far from the digit, pieces under this share of its heig
 LINE_ACROSS = 0.75  # thin pieces in one band covering this share of the picture's height (or width) are a line
 EDGE_OBJECT_WIDTH = 2  # a solid piece at the picture's edge with strokes this many times as wide as those
 EDGE_OBJECT_FILL = 0.5  # inside, filling this share of its box, is an object (a thumb), not writing
+OBJECT_WIDTH = 1.8  # a solid piece this many times as wide as the strokes of the writing beside it is an object...
+OBJECT_SOLIDITY = 0.7  # ...solid: filling this share of its convex hull (a pen lying on the page: a bar at any angle)...
+OBJECT_ASPECT = 6  # ...and this many times as long as wide (a pen is 15-25 times; a fat 1, a fragment of a digit less)
 BUSY_MARKS = 8  # this many other pieces around the digit: a photo of things or a texture, not ink on paper
 BUSY_MARGIN = 0.25  # "around": within this share of the digit's width and height of its box
 BUSY = "many other marks around it: a photo or a texture, not writing on paper"  # the doubt it raises
@@ -245,12 +249,15 @@ def inkiest(grey: Image.Image, factor: int, dark: bool) -> np.ndarray:
     return shrink(np.asarray(grey), factor, np.minimum if dark else np.maximum)
 
 
-def convex_hull(mask: np.ndarray) -> np.ndarray:
+def convex_hull(mask: np.ndarray, step: int = 1) -> np.ndarray:
     """The convex hull of a mask's pixels (as unit squares): its corners (K, 2) as x, y, counter-
-    clockwise with y down, by Andrew's monotone chain over each row's outermost pixel corners."""
+    clockwise with y down, by Andrew's monotone chain over each row's outermost pixel corners. With
+    `step`, over every `step`-th row and the last only: exact where the edges between them are
+    straight (a bar's), `step` times less work."""
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return np.zeros((0, 2))
+    rows = np.union1d(rows[::step], rows[-1:])
     lefts = mask[rows].argmax(axis=1)
     rights = mask.shape[1] - mask[rows, ::-1].argmax(axis=1)
     points = sorted({(float(x), float(y)) for row, left, right in zip(rows, lefts, rights)
@@ -1021,12 +1028,25 @@ def find_pieces(ink: np.ndarray):
         if areas[label - 1] and areas[label - 1] >= SPECK_FRACTION * largest and not beside_the_digit(label)
     ]
     extents = component_boxes(labels, count)  # what both steps below measure pieces by
-    return labels, far_clutter_dropped(labels, edge_objects_dropped(labels, keep, extents), extents), factor, False
+    return labels, far_clutter_dropped(labels, lying_objects_dropped(labels, edge_objects_dropped(labels, keep, extents), extents, ink, factor), extents), factor, False
 
 
 def edge_labels(labels: np.ndarray) -> set:
     """The labels of the pieces that touch the picture's edge."""
     return set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
+
+
+def hull_measures(piece: np.ndarray, step: int = 1) -> tuple:
+    """(solidity, width) of a piece from its convex hull: the share of the hull its pixels fill (a
+    bar at any angle, cut by the picture's edge or not, and a thumb fill most of it; a bent stroke,
+    a 7 or an arc, does not), and 2 * hull area / hull perimeter, a solid bar's width whatever a
+    reflection along it leaves out. `step`: as `convex_hull`'s."""
+    corners = convex_hull(piece, step)
+    if len(corners) < 3:
+        return 1.0, 1.0
+    area = polygon_area(corners)
+    perimeter = float(np.hypot(*(np.roll(corners, -1, axis=0) - corners).T).sum())
+    return float(np.count_nonzero(piece) / area), 2.0 * area / perimeter
 
 
 def edge_objects_dropped(labels: np.ndarray, keep: list, extents) -> list:
@@ -1048,6 +1068,53 @@ def edge_objects_dropped(labels: np.ndarray, keep: list, extents) -> list:
 
     widest = max(width(label) for label in inside)
     return [label for label in keep if label in inside or not solid(label) or width(label) < EDGE_OBJECT_WIDTH * widest]
+
+
+def lying_objects_dropped(labels: np.ndarray, keep: list, extents, ink: np.ndarray, factor: int) -> list:
+    """`keep` without the objects lying on the page: long solid pieces (filling OBJECT_SOLIDITY of
+    their convex hull, OBJECT_ASPECT times as long as wide: a bar at any angle, whole or cut by the
+    picture's edge) OBJECT_WIDTH times as wide as the strokes of the writing beside them. One pen
+    writes a digit; the pen or pencil lying beside it is a shape, not a stroke. A fat 1 or a
+    fragment of a digit is not as long for its width. The writing beside a solid piece is the
+    largest other piece within its length of it and at least a fifth of that length (a toolbar's
+    icons under a fat 1, a print line far from it, or a sliver of a digit broken by squared
+    paper's lines are not), and no such bar itself unless all are (the other half of a pen split
+    by its shine; a thin 1 beside a pen). Measured on the ink at `ink`'s resolution (`factor` times the labels'):
+    a small digit is a blob at the labels' resolution. `extents`: `component_boxes(labels)`."""
+    if len(keep) < 2:
+        return keep
+    left, top, right, bottom, _ = extents
+
+    def piece(label):
+        """The piece's ink at `ink`'s resolution, in its box."""
+        found = ink[top[label] * factor : bottom[label] * factor, left[label] * factor : right[label] * factor] > INK_LEVEL
+        own = labels[top[label] : bottom[label], left[label] : right[label]] == label
+        return found & to_working(own, factor, found.shape)
+
+    pieces = {label: piece(label) for label in keep}
+    hulls = {label: hull_measures(pieces[label], factor) for label in keep}  # a row a label row: 5 times fewer on a photo
+    solid = {label: hulls[label][0] >= OBJECT_SOLIDITY for label in keep}
+    # a solid piece's width is its hull's (a reflection along a pen is no edge); a stroke's, its own
+    widths = {label: hulls[label][1] if solid[label] else stroke_width(pieces[label]) for label in keep}
+    areas = {label: np.count_nonzero(pieces[label]) for label in keep}
+    extent = {label: factor * max(right[label] - left[label], bottom[label] - top[label]) for label in keep}
+
+    lengths = {label: areas[label] / max(widths[label], 1.0) for label in keep}  # in pixels of `ink`
+    bars = {label for label in keep if solid[label] and lengths[label] >= OBJECT_ASPECT * widths[label]}
+
+    def an_object(label):
+        if label not in bars:
+            return False
+
+        def beside(other):
+            gap = max(top[other] - bottom[label], top[label] - bottom[other], left[other] - right[label], left[label] - right[other])
+            return other != label and factor * gap <= lengths[label] and extent[other] >= lengths[label] / 5
+
+        writing = [other for other in keep if beside(other)]
+        writing = [other for other in writing if other not in bars] or writing  # not the other half of a pen
+        return bool(writing) and widths[label] >= OBJECT_WIDTH * widths[max(writing, key=areas.get)]
+
+    return [label for label in keep if not an_object(label)]
 
 
 def far_clutter_dropped(labels: np.ndarray, keep: list, extents) -> list:
