@@ -757,7 +757,7 @@ def test_a_pen_lying_beside_the_digit_is_not_part_of_it():
     ImageDraw.Draw(with_pen).line([(610, 90), (770, 620)], fill=190, width=6)
     (digit,) = imaging.prepare(with_pen)
     assert correlation(digit.pixels, imaging.prepare(plain)[0].pixels) > 0.95
-    # beside a 1, a bar too: the thinner of the two is the writing
+    # beside a 1, a bar too: when every piece is a bar, the writing is measured on the other one
     one = Image.new("L", (600, 420), 255)
     ImageDraw.Draw(one).line([(150, 80), (170, 330)], fill=0, width=10)
     with_pen = one.copy()

@@ -1079,8 +1079,9 @@ def lying_objects_dropped(labels: np.ndarray, keep: list, extents, ink: np.ndarr
     largest other piece within its length of it and at least a fifth of that length (a toolbar's
     icons under a fat 1, a print line far from it, or a sliver of a digit broken by squared
     paper's lines are not), and no such bar itself unless all are (the other half of a pen split
-    by its shine; a thin 1 beside a pen). Measured on the ink at `ink`'s resolution (`factor` times the labels'):
-    a small digit is a blob at the labels' resolution. `extents`: `component_boxes(labels)`."""
+    by its shine; a thin 1 beside a pen). Measured on the ink at `ink`'s resolution (`factor`
+    times the labels'): a small digit is a blob at the labels' resolution. `extents`:
+    `component_boxes(labels)`."""
     if len(keep) < 2:
         return keep
     left, top, right, bottom, _ = extents
@@ -1098,7 +1099,6 @@ def lying_objects_dropped(labels: np.ndarray, keep: list, extents, ink: np.ndarr
     widths = {label: hulls[label][1] if solid[label] else stroke_width(pieces[label]) for label in keep}
     areas = {label: np.count_nonzero(pieces[label]) for label in keep}
     extent = {label: factor * max(right[label] - left[label], bottom[label] - top[label]) for label in keep}
-
     lengths = {label: areas[label] / max(widths[label], 1.0) for label in keep}  # in pixels of `ink`
     bars = {label for label in keep if solid[label] and lengths[label] >= OBJECT_ASPECT * widths[label]}
 
