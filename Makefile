@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/small_digits.py
 	$(BIN)/python benchmarks/marks_around.py
 	$(BIN)/python benchmarks/inference.py
+	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/batch_predict.py
 	$(BIN)/python benchmarks/load_service.py
 	$(BIN)/python benchmarks/resume_training.py

@@ -33,3 +33,4 @@ def png_with_header(width, height, body=b""):
     """A PNG whose header claims width x height (8-bit grey), with `body` as its pixel data."""
     header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
     return b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", zlib.compress(body)) + png_chunk(b"IEND", b"")
+from memory import sixteen_bit_png  # noqa: E402,F401

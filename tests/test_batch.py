@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,3 +285,190 @@ def test_a_killed_worker_is_one_line(tmp_path, hwd_dir):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1
     assert err.decode().strip().splitlines() == ["digitrec: error: a worker process stopped unexpectedly (killed, or out of memory); what was written so far is kept"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing silently dropped, nothing overwritten (what a hostile probe found)
+# ---------------------------------------------------------------------------------------------
+
+
+def without_root_powers(command):
+    """Run `command` so that file permissions hold for it: as root (here and in CI), without the
+    capabilities that let root read any folder or file (setpriv drops them from the bounding set)."""
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_a_folder_that_cannot_be_listed_is_one_row_and_the_walk_goes_on(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    try:
+        pictures = drawn_set(4, seed=2)
+        for name, (image, _) in zip(("a.png", "c.png", "d.png"), pictures):
+            image.save(folder / name)
+        (folder / "sub").mkdir()
+        pictures[3][0].save(folder / "sub" / "s.png")
+        (folder / "b_locked").mkdir()
+        pictures[0][0].save(folder / "b_locked" / "hidden.png")
+        os.chmod(folder / "b_locked", 0o000)
+        pictures[1][0].save(folder / "unreadable.png")
+        os.chmod(folder / "unreadable.png", 0o000)
+        os.symlink("loop.png", folder / "loop.png")  # a link to itself
+        out = tmp_path / "out"
+        out.mkdir()
+        result = without_root_powers([sys.executable, "-m", "digitrec", "predict", str(folder), "--output", str(out / "answers.csv")])
+        rows = read_csv(out / "answers.csv")[1:]
+        by_path = {row[0]: row for row in rows}
+        expected = [folder / name for name in ("a.png", "b_locked", "c.png", "d.png", "loop.png", "sub/s.png", "unreadable.png")]
+        assert [row[0] for row in rows if row[0] in by_path] == [str(path) for path in expected]
+        assert by_path[str(folder / "b_locked")][6] == f"{folder / 'b_locked'}: cannot list this folder (permission denied)"
+        assert by_path[str(folder / "loop.png")][6] == f"{folder / 'loop.png'}: cannot open (symbolic link loop)"
+        assert by_path[str(folder / "unreadable.png")][6] == f"{folder / 'unreadable.png'}: cannot open (permission denied)"
+        for name in ("a.png", "c.png", "d.png", "sub/s.png"):
+            assert by_path[str(folder / name)][1].isdigit() and by_path[str(folder / name)][6] == ""
+        assert result.returncode == 1
+        assert result.stderr.strip() == f"digitrec: error: 3 of 7 inputs could not be read (see the error column of {out / 'answers.csv'})"
+    finally:
+        os.chmod(folder / "b_locked", 0o755)  # so that pytest can clear it
+
+
+def kaggle_test_csv(tmp_path, small_mnist, rows=20):
+    test_csv = write_kaggle_csv(tmp_path / "test.csv", small_mnist[1][0][:rows])
+    return test_csv, test_csv.read_bytes()
+
+
+def test_an_input_is_never_an_output_whatever_the_flags(tmp_path, small_mnist, capsys):
+    test_csv, original = kaggle_test_csv(tmp_path, small_mnist)
+    hard_link = tmp_path / "same.csv"
+    os.link(test_csv, hard_link)  # another name for the same file
+    for args, message in [
+        (["--submission", str(test_csv)], f"{test_csv}: is one of the inputs ({test_csv}); writing it would destroy them: choose another --submission"),
+        (["--submission", str(test_csv), "--overwrite"], "is one of the inputs"),
+        (["--output", str(test_csv), "--overwrite"], f"{test_csv}: is one of the inputs ({test_csv}); writing it would destroy them: choose another --output"),
+        (["--output", str(hard_link), "--overwrite"], f"{hard_link}: is one of the inputs ({test_csv})"),
+        (["--output", str(test_csv), "--resume"], "is one of the inputs"),
+    ]:
+        assert main(["predict", str(test_csv), *args]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (args, err)
+        assert test_csv.read_bytes() == original
+
+
+def test_a_submission_follows_the_rules_of_output(tmp_path, small_mnist, capsys):
+    test_csv, _ = kaggle_test_csv(tmp_path, small_mnist)
+    other = tmp_path / "other.csv"
+    other.write_text("precious\n")
+    assert main(["predict", str(test_csv), "--submission", str(other)]) == 1
+    assert capsys.readouterr().err.strip() == f"digitrec: error: {other}: already exists; add --overwrite to replace it"
+    assert other.read_text() == "precious\n"
+    assert main(["predict", str(test_csv), "--submission", str(other), "--output", str(other)]) == 1
+    assert "is also the --output file" in capsys.readouterr().err
+    assert main(["predict", str(test_csv), "--submission", str(other), "--overwrite"]) == 0
+    assert other.read_text().splitlines()[0] == "ImageId,Label" and len(other.read_text().splitlines()) == 21
+    assert not list(tmp_path.glob(".other.csv.*"))  # written beside it, then renamed: nothing left over
+
+
+def test_outputs_are_never_written_through_a_symbolic_link(tmp_path, small_mnist, capsys):
+    picture = tmp_path / "one.png"
+    drawn_set(1)[0][0].save(picture)
+    dangling = tmp_path / "dangling.csv"
+    os.symlink(tmp_path / "made-through-the-link.csv", dangling)
+    target = tmp_path / "target.csv"
+    target.write_text("precious\n")
+    pointing = tmp_path / "pointing.csv"
+    os.symlink(target, pointing)
+    test_csv, _ = kaggle_test_csv(tmp_path, small_mnist, rows=3)
+    for args, link in [
+        (["--output", str(dangling)], dangling),
+        (["--output", str(pointing), "--overwrite"], pointing),
+        (["--output", str(pointing), "--resume"], pointing),
+        (["--submission", str(pointing), "--overwrite"], pointing),
+    ]:
+        inputs = [str(test_csv)] if "--submission" in args else [str(picture)]
+        assert main(["predict", *inputs, *args]) == 1
+        flag = "--submission" if "--submission" in args else "--output"
+        assert capsys.readouterr().err.strip() == (f"digitrec: error: {link}: is a symbolic link; digitrec does not write through links "
+                                                    f"(name a file or folder that is not one as {flag})")
+    assert not (tmp_path / "made-through-the-link.csv").exists() and target.read_text() == "precious\n"
+
+
+def test_a_second_writer_of_one_output_is_refused_at_once(tmp_path, capsys):
+    picture = tmp_path / "one.png"
+    drawn_set(1)[0][0].save(picture)
+    out = tmp_path / "answers.csv"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # a live digitrec holding the lock
+    try:
+        (tmp_path / ".answers.csv.lock").write_text(str(holder.pid))
+        assert main(["predict", str(picture), "--output", str(out)]) == 1
+        assert capsys.readouterr().err.strip() == (f"digitrec: error: {out}: another digitrec is writing it (pid {holder.pid}); "
+                                                    "wait for it or choose another --output")
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["predict", str(picture), "--output", str(out)]) == 0  # a lock left by a dead process is taken over
+    assert not (tmp_path / ".answers.csv.lock").exists()  # and let go at the end
+
+
+def test_two_runs_on_one_output_at_once_leave_one_whole_file(tmp_path, hwd_dir):
+    out = tmp_path / "answers.csv"
+    # --overwrite on both: the second would have emptied the file the first is writing
+    command = [sys.executable, "-m", "digitrec", "predict", str(hwd_dir), "--output", str(out), "--workers", "1", "--overwrite"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / ".answers.csv.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert second.returncode == 1 and second.stderr.strip().endswith("wait for it or choose another --output")
+    paths = [row[0] for row in read_csv(out)[1:]]
+    assert len(paths) == len(set(paths)) and b"\0" not in out.read_bytes()
+
+
+def test_resume_refuses_a_file_of_other_inputs(tmp_path, capsys):
+    pictures = drawn_set(3, seed=4)
+    for index, (image, _) in enumerate(pictures):
+        image.save(tmp_path / f"{index}.png")
+    out = tmp_path / "answers.csv"
+    assert main(["predict", str(tmp_path / "0.png"), str(tmp_path / "1.png"), "--output", str(out)]) == 0
+    before = out.read_bytes()
+    assert main(["predict", str(tmp_path / "2.png"), "--output", str(out), "--resume"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"digitrec: error: {out}: holds rows of 2 inputs that are not among these inputs; --resume continues a file "
+                   "with the inputs it was started with (choose another --output, or --overwrite)"]
+    assert out.read_bytes() == before
+    assert main(["predict", *(str(tmp_path / f"{i}.png") for i in range(3)), "--output", str(out), "--resume"]) == 0
+
+
+def mounted_tmpfs(folder, options):
+    """A small tmpfs mounted at `folder` (root only); skips the test where mounting is not allowed."""
+    folder.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        if os.environ.get("CI") and os.geteuid() == 0:
+            pytest.fail(f"cannot mount a tmpfs as root: {done.stderr.decode().strip()}")
+        pytest.skip("mounting a small file system needs root")
+    return folder
+
+
+def test_a_full_disk_during_output_is_one_line_and_resume_continues(tmp_path, small_mnist):
+    test_csv, _ = kaggle_test_csv(tmp_path, small_mnist, rows=500)  # about 60 KB of rows for 16 KB of disk
+    disk = mounted_tmpfs(tmp_path / "disk", "size=16k")
+    try:
+        out = disk / "answers.csv"
+        result = subprocess.run([sys.executable, "-m", "digitrec", "predict", str(test_csv), "--output", str(out), "--workers", "1"],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [f"digitrec: error: {out}: cannot write (no space left on device); the rows "
+                                                      "written so far are kept: continue with --resume once there is room"]
+        kept = read_csv(out)
+        assert 1 < len(kept) < 501 and not (disk / ".answers.csv.lock").exists()
+        subprocess.run(["mount", "-o", "remount,size=1m", str(disk)], check=True)
+        resumed = subprocess.run([sys.executable, "-m", "digitrec", "predict", str(test_csv), "--output", str(out), "--resume"],
+                                 capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr
+        assert [row[0] for row in read_csv(out)[1:]] == [f"{test_csv}#{row}" for row in range(1, 501)]
+    finally:
+        subprocess.run(["umount", str(disk)])

@@ -153,3 +153,25 @@ def test_a_run_with_weights_ema_resumes_to_the_same_average(small_mnist, tmp_pat
     assert resumed.history == whole.history | {"epoch_seconds": resumed.history["epoch_seconds"]}
     for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("damage", ["variables", "state"])
+def test_a_damaged_checkpoint_is_one_line(small_mnist, mnist_dir, tmp_path, monkeypatch, capsys, damage):
+    config = TrainConfig.from_recipe("codeastar_cnn", epochs=2, steps_per_epoch=4, batch_size=32)
+    save = checkpoints.save
+
+    def save_then_die(folder, epoch, trainer, state):
+        save(folder, epoch, trainer, state)
+        raise KeyboardInterrupt  # as a kill right after the first checkpoint
+
+    monkeypatch.setattr(checkpoints, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, mnist=small_mnist, out_dir=tmp_path / "run")
+    monkeypatch.setattr(checkpoints, "save", save)
+    epoch_dir = checkpoints.resume_dir(tmp_path / "run") / "epoch-0001"
+    damaged = epoch_dir / ("variables.npz" if damage == "variables" else "state.json")
+    damaged.write_bytes(damaged.read_bytes()[: len(damaged.read_bytes()) // 2])  # cut in half, as a full disk would
+    assert main(["train", "--resume", str(tmp_path / "run"), "--data-dir", str(mnist_dir)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"digitrec: error: {damaged}: damaged checkpoint (")
+    assert err[0].endswith("start the run again with --model")

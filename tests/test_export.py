@@ -51,3 +51,43 @@ def test_unsupported_layer_is_named():
     model = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.GaussianNoise(0.1), layers.Dense(10)])
     with pytest.raises(DigitrecError, match=r"GaussianNoise has no ONNX export here"):
         keras_to_onnx(model)
+
+
+def test_export_never_destroys_its_input_or_writes_through_a_link(run_copy, tmp_path, capsys):
+    import os
+
+    from digitrec.cli import main
+
+    model_file = run_copy / "model.keras"
+    original = model_file.read_bytes()
+    assert main(["export", str(model_file), "--out", str(run_copy), "--overwrite", "--format", "legacy"]) == 0  # beside it: fine
+    capsys.readouterr()
+    # the legacy pair read back as the model, its own files named as the output: refused whatever the flags
+    assert main(["export", str(run_copy / "model.json"), "--out", str(run_copy), "--format", "legacy", "--overwrite"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{run_copy / 'model.json'}: is one of the inputs" in err[0]
+    link_folder = tmp_path / "linked"
+    link_folder.mkdir()
+    os.symlink(tmp_path / "elsewhere.onnx", link_folder / "model.onnx")
+    assert main(["export", str(run_copy), "--out", str(link_folder), "--format", "onnx"]) == 1
+    assert capsys.readouterr().err.strip() == (f"digitrec: error: {link_folder / 'model.onnx'}: is a symbolic link; digitrec does not "
+                                                "write through links (name a file or folder that is not one as --out)")
+    assert not (tmp_path / "elsewhere.onnx").exists() and model_file.read_bytes() == original
+
+
+def test_export_to_a_read_only_file_system_is_one_line(run_copy, tmp_path):
+    import subprocess
+    import sys
+
+    from test_batch import mounted_tmpfs
+
+    disk = mounted_tmpfs(tmp_path / "disk", "size=1m,ro")
+    try:
+        result = subprocess.run([sys.executable, "-m", "digitrec", "export", str(run_copy), "--out", str(disk), "--format", "onnx"],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert lines == [f"digitrec: error: {disk / 'model.onnx'}: cannot write (read-only file system); nothing was replaced"]
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)])

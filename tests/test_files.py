@@ -70,7 +70,7 @@ def test_a_write_that_fails_is_one_line_and_replaces_nothing(tmp_path):
     destination = tmp_path / "run"
     destination.mkdir()
     (destination / "model.keras").write_bytes(b"the old run")
-    with pytest.raises(DigitrecError, match=r"run: cannot write the run \(No space left on device\); nothing was replaced$"):
+    with pytest.raises(DigitrecError, match=r"run: cannot write the run \(no space left on device\); nothing was replaced$"):
         with files.atomic_directory(destination, overwrite=True):
             raise OSError(28, "No space left on device")
     assert (destination / "model.keras").read_bytes() == b"the old run"

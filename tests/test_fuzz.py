@@ -130,3 +130,56 @@ def test_api_raw_bodies_are_answered_never_500(client, content, kind):
     response = client.post("/api/predict", content=content, headers={"content-type": kind} if kind else {})
     assert response.status_code in (200, 413, 415, 422), response.text
     assert response.status_code == 200 or set(response.json()) == {"error"}
+
+
+def json_values():
+    """Any JSON value, a few levels deep."""
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                        max_leaves=12)
+
+
+def run_file_contents():
+    """What a damaged run file may hold: bytes, broken JSON, JSON of any shape, or a run's own keys
+    holding values of the wrong kind."""
+    keyed = st.fixed_dictionaries({}, optional={"name": json_values(), "model": json_values(), "config": json_values(),
+                                                "test_accuracy": json_values(), "threshold": json_values()})
+    return st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
+                     json_values().map(lambda value: json.dumps(value).encode()), keyed.map(lambda value: json.dumps(value).encode()))
+
+
+@pytest.fixture(scope="module")
+def fuzzed_run(tmp_path_factory):
+    """A run folder holding the shipped ONNX model, whose JSON files the fuzzing replaces."""
+    import shutil
+
+    from digitrec.inference import pretrained_model_path
+
+    folder = tmp_path_factory.mktemp("fuzzed") / "run"
+    folder.mkdir()
+    shutil.copy(pretrained_model_path(), folder / "model.onnx")
+    return folder
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(name=st.sampled_from(["config.json", "metrics.json", "model_card.json"]), content=run_file_contents())
+def test_run_folder_files_of_any_content_load_or_are_one_line(fuzzed_run, name, content):
+    """`predict --model RUN` and `serve --model RUN` with a run folder's files damaged or of another
+    shape: the model is served, or one line names the file."""
+    from digitrec.inference import Predictor, model_card
+
+    for old in fuzzed_run.glob("*.json"):
+        old.unlink()
+    (fuzzed_run / name).write_bytes(content)
+    try:
+        card = model_card(fuzzed_run)
+        app = create_app(ServeConfig(model=str(fuzzed_run)))
+    except DigitrecError as error:
+        assert one_line(error).startswith(str(fuzzed_run / name))
+        return
+    assert isinstance(card["name"], str)
+    with TestClient(app) as client:
+        served = client.get("/api/model")
+        assert served.status_code == 200 and isinstance(served.json()["name"], str)
+        assert client.get("/api/health").json()["model"] == served.json()["name"]
+    assert Predictor(fuzzed_run).predict_pixels(np.zeros((1, 28, 28), np.uint8), ["zeros"])[0].error is None

@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -183,7 +184,12 @@ def listening_sockets(port):
 
 
 def socket_inodes(pid):
-    links = [link.readlink().name for link in Path(f"/proc/{pid}/fd").iterdir() if link.is_symlink()]
+    links = []
+    for link in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.append(os.readlink(link))
+        except OSError:  # closed between the listing and the look (the worker is busy starting)
+            continue
     return {link[len("socket:["):-1] for link in links if link.startswith("socket:[")}
 
 
@@ -286,8 +292,17 @@ def test_every_error_is_json_error_and_head_and_options_are_answered(client):
 def test_json_flags_are_strict_and_hostile_json_is_422(client):
     seven = base64.b64encode(SEVEN).decode()
     assert client.post("/api/predict", json={"image": seven, "multi": "false"}).json()["per_digit"].__len__() == 1
+    refused = {"error": '"multi" must be true or false (or 1/0, yes/no, on/off), got \'maybe\''}
     wrong = client.post("/api/predict", json={"image": seven, "multi": "maybe"})
-    assert wrong.status_code == 422 and wrong.json() == {"error": '"multi" must be true or false'}
+    assert wrong.status_code == 422 and wrong.json() == refused
+    # the query and a form field are read the same way: no silent "false" for a word it does not know
+    in_query = client.post("/api/predict?multi=maybe", content=SEVEN, headers={"content-type": "image/png"})
+    assert in_query.status_code == 422 and in_query.json() == refused
+    in_form = client.post("/api/predict", files={"file": ("seven.png", SEVEN, "image/png")}, data={"multi": "maybe"})
+    assert in_form.status_code == 422 and in_form.json() == refused
+    for word, digits in (("yes", None), ("ON", None), ("0", 1), ("off", 1)):
+        answer = client.post(f"/api/predict?multi={word}", content=SEVEN, headers={"content-type": "image/png"})
+        assert answer.status_code == 200, word
     deep = client.post("/api/predict", content=b"[" * 100_000 + b"]" * 100_000, headers={"content-type": "application/json"})
     assert deep.status_code in (413, 422) and "error" in deep.json()
     huge = client.post("/api/predict", content=b'{"pixels": [' + b"9" * 5000 + b"]}", headers={"content-type": "application/json"})
@@ -450,3 +465,106 @@ def exit_when_ready(ready):
     ready.put(True)
     time.sleep(0.5)
     sys.exit(3)
+
+
+def test_one_client_holding_many_connections_does_not_lock_out_another(tmp_path):
+    """One address opens 1,100 idle connections and reopens each one closed; another address's
+    health checks still get 200, and the first address's new connections get a 503 of their own."""
+    import http.client
+
+    port = free_port()
+    server = subprocess.Popen(serve_command("--port", str(port), host="0.0.0.0"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held = []
+    try:
+        assert server.stdout.readline().startswith("digitrec: serving on")
+
+        def opened():
+            connection = socket.socket()
+            connection.setblocking(False)
+            connection.connect_ex(("127.0.0.1", port))
+            return connection
+
+        held = [opened() for _ in range(1100)]
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # reopen every connection the server answers or closes
+            for connection in poll_readable(held):
+                held.remove(connection)
+                connection.close()
+                held.append(opened())
+        for _ in range(5):
+            other = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
+            other.request("GET", "/api/health")
+            assert other.getresponse().status == 200
+            other.close()
+        with socket.create_connection(("127.0.0.1", port)) as extra:
+            status, message = status_and_error(raw_answer(extra))
+        assert status == 503 and message == "busy: 250 connections already open from 127.0.0.1, close some and try again"
+    finally:
+        for connection in held:
+            connection.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def poll_readable(connections):
+    """The sockets among `connections` with something to read (select() stops at 1024 descriptors)."""
+    import select
+
+    poller = select.poll()
+    by_fd = {connection.fileno(): connection for connection in connections}
+    for fd in by_fd:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return [by_fd[fd] for fd, _ in poller.poll(100)]
+
+
+def test_pictures_are_admitted_by_their_decoded_bytes(tmp_path):
+    """Eight 86 KB pictures that each decode to 62 MiB, posted at once: each is answered, 200 or 503
+    with Retry-After, and no more of them are decoded at once than the budget holds."""
+    import concurrent.futures
+    import urllib.error
+
+    from images import sixteen_bit_png
+
+    big = sixteen_bit_png()
+    port = free_port()
+    server = subprocess.Popen(serve_command("--port", str(port), "--max-decoded-mib", "100"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().startswith("digitrec: serving on")
+
+        def post(_):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/predict", data=big, headers={"Content-Type": "image/png"})
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    return response.status, json.loads(response.read())["digits"], None
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())["error"], error.headers.get("retry-after")
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(8)))
+        assert {status for status, _, _ in answers} <= {200, 503} and any(status == 200 for status, _, _ in answers)
+        assert all(digits == "1" for status, digits, _ in answers if status == 200)
+        busy = [(message, retry) for status, message, retry in answers if status == 503]
+        assert busy, "a 100 MiB budget holds one 93 MiB picture at a time"
+        assert all(message.startswith("busy: 93 MiB of pictures already being read (at most 100 MiB at once)") and retry == "1"
+                   for message, retry in busy)
+        assert post(0)[0] == 200  # once they are read, the budget is free again
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("name, content", [("model_card.json", b'{"name": "broken'), ("config.json", b"[]")])
+def test_serve_with_a_damaged_run_file_is_one_line(tmp_path, name, content):
+    import shutil
+
+    from digitrec.inference import pretrained_model_path
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(pretrained_model_path(), run / "model.onnx")
+    (run / name).write_bytes(content)
+    result = subprocess.run(serve_command("--port", str(free_port()), "--model", str(run)), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"digitrec: error: {run / name}: "), lines

@@ -13,6 +13,7 @@ core, answers coming out in input order as they are made.
 Only NumPy, Pillow and ONNX Runtime: this module is on the light inference path.
 """
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -28,6 +29,7 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from .errors import DigitrecError
+from .files import os_reason
 from .inference import Prediction, to_score
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -56,8 +58,11 @@ def is_idx(path) -> bool:
 
 def kind_of(path: Path) -> str:
     """How an input is read: folder, csv, idx, list or picture."""
-    if path.is_dir():
-        return "folder"
+    try:
+        if path.is_dir():
+            return "folder"
+    except OSError:
+        pass  # a folder above it cannot be searched: opening it as a picture says so in one line
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return "csv"
@@ -68,20 +73,22 @@ def kind_of(path: Path) -> str:
     return "picture"
 
 
-def walk_pictures(folder: Path) -> Iterator[Path]:
-    """Pictures under `folder` by their image suffix, in sorted path order, one directory listed at
-    a time. Symbolic links to folders are not followed (no loops); links to files are read."""
+def walk_pictures(folder: Path) -> Iterator[tuple]:
+    """(path, None) for the pictures under `folder` by their image suffix, in sorted path order, one
+    directory listed at a time; (folder, reason) for a folder that cannot be listed, and the walk
+    goes on. Symbolic links to folders are not followed (no loops); links to files are read."""
     try:
         with os.scandir(folder) as entries:
             listed = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
     except OSError as error:
-        raise DigitrecError(f"{folder}: cannot list ({error.strerror})") from None
+        yield folder, f"{folder}: cannot list this folder ({os_reason(error)})"
+        return
     for name, is_dir in listed:
         path = folder / name
         if is_dir:
             yield from walk_pictures(path)
         elif Path(name).suffix.lower() in IMAGE_SUFFIXES:
-            yield path
+            yield path, None
 
 
 def list_file_entries(path: Path) -> Iterator[Path]:
@@ -90,7 +97,7 @@ def list_file_entries(path: Path) -> Iterator[Path]:
     try:
         handle = open(path, encoding="utf-8", errors="surrogateescape")
     except OSError as error:
-        raise DigitrecError(f"{path}: cannot read ({error.strerror})") from None
+        raise DigitrecError(f"{path}: cannot read ({os_reason(error)})") from None
     with handle:
         for line in handle:
             line = line.rstrip("\r\n")
@@ -110,9 +117,9 @@ def list_inputs(paths: Iterable, in_list=False) -> Iterator[Item]:
         try:
             if kind == "folder":
                 found = False
-                for picture in walk_pictures(path):
+                for picture, error in walk_pictures(path):
                     found = True
-                    yield Item(str(picture), path=str(picture))
+                    yield Item(str(picture), path=str(picture), error=error)
                 if not found:
                     yield Item(str(path), error=f"{path}: no pictures in this folder")
             elif kind == "csv":
@@ -153,27 +160,36 @@ def idx_labels(images_path: Path, count: int):
     return labels
 
 
-def count_inputs(paths: Iterable, in_list=False) -> int:
-    """How many items `list_inputs` gives, found cheaply (folders walked, CSV lines counted, IDX
-    headers read): the total of a progress bar."""
-    total = 0
+def input_keys(paths: Iterable, in_list=False) -> Iterator[str]:
+    """The keys of the items `list_inputs` gives, found cheaply (folders walked, CSV lines counted,
+    IDX headers read, nothing decoded): a progress bar's total, what `--resume` checks a results
+    file against."""
     for text in paths:
         path = Path(text)
         kind = kind_of(path) if not (in_list and path.suffix.lower() in LIST_SUFFIXES) else "picture"
         try:
             if kind == "folder":
-                total += max(sum(1 for _ in walk_pictures(path)), 1)
-            elif kind == "csv":
-                total += max(count_lines(path) - 1, 0)
-            elif kind == "idx":
-                total += idx_count(path)
+                found = False
+                for picture, _ in walk_pictures(path):
+                    found = True
+                    yield str(picture)
+                if not found:
+                    yield str(path)
+            elif kind in ("csv", "idx"):
+                rows = max(count_lines(path) - 1, 0) if kind == "csv" else idx_count(path)
+                for row in range(1, rows + 1):
+                    yield f"{path}#{row}"
             elif kind == "list":
-                total += count_inputs(list_file_entries(path), in_list=True)
+                yield from input_keys(list_file_entries(path), in_list=True)
             else:
-                total += 1
+                yield str(path)
         except (DigitrecError, OSError):
-            total += 1
-    return total
+            yield str(path)
+
+
+def count_inputs(paths: Iterable, in_list=False) -> int:
+    """How many items `list_inputs` gives (`input_keys`)."""
+    return sum(1 for _ in input_keys(paths, in_list))
 
 
 def count_lines(path) -> int:
@@ -492,37 +508,71 @@ def csv_records(handle) -> Iterator[tuple]:
 class ResultFile:
     """Rows written as they come: `.csv` (CSV_COLUMNS, a row per digit) or `.jsonl` (an object per
     input, the fields of `--json`). With `resume`, an existing file is kept: `done` holds the inputs
-    it has, and its last input is written again (it may have been cut off by a kill)."""
+    it has, and its last input is written again (it may have been cut off by a kill).
 
-    def __init__(self, path, resume=False, overwrite=False):
+    Nothing is destroyed: the file is refused when it is one of `inputs` (whatever the flags) or a
+    symbolic link, when it exists without `resume` or `overwrite`, and with `resume` when it holds
+    rows of inputs that are not among `inputs`. A lock file beside it (`files.take_lock`) refuses
+    a second digitrec writing the same file at once."""
+
+    def __init__(self, path, resume=False, overwrite=False, inputs=None):
+        from .files import refuse_unsafe_output, take_lock
+
         self.path = Path(path)
         self.format = self.path.suffix.lower()
         if self.format not in RESULT_FORMATS:
             raise DigitrecError(f"{self.path}: --output must end in .csv or .jsonl")
+        refuse_unsafe_output(self.path, [text for text in inputs or () if text != "-"], "--output")
         if self.path.is_dir():
             raise DigitrecError(f"{self.path}: is a folder; --output takes a file name")
         if self.path.exists() and not (resume or overwrite):
             raise DigitrecError(f"{self.path}: already exists; add --resume to continue it or --overwrite to replace it")
         if not self.path.parent.is_dir():
             raise DigitrecError(f"{self.path}: no such folder {self.path.parent}")
+        self.lock = take_lock(self.path, "--output")
+        try:
+            self.open(resume, inputs)
+        except BaseException:
+            self.lock.unlink(missing_ok=True)
+            raise
+        self.writer = csv.writer(self.handle, lineterminator="\n")
+        self.last_flush = time.monotonic()
+
+    def open(self, resume, inputs):
         self.done, self.failures, self.rows = DoneKeys([]), 0, 0
         keep = resume and self.path.is_file() and self.path.stat().st_size > 0
         self.created = not self.path.exists()
         try:
             if keep:
-                self.done, self.failures = self.take_over()
+                self.done, self.failures, cut, last = self.take_over()
+                if inputs is not None:
+                    self.check_inputs(inputs, last)
+                with open(self.path, "r+b") as handle:
+                    handle.truncate(cut)  # the last input is read again: a kill may have cut its rows short
                 self.handle = open(self.path, "a", encoding="utf-8", newline="")
             else:
                 self.handle = open(self.path, "w", encoding="utf-8", newline="")
                 if self.format == ".csv":
                     self.handle.write(",".join(CSV_COLUMNS) + "\n")
         except OSError as error:
-            raise DigitrecError(f"{self.path}: cannot write ({error.strerror})") from None
-        self.writer = csv.writer(self.handle, lineterminator="\n")
-        self.last_flush = time.monotonic()
+            raise DigitrecError(f"{self.path}: cannot write ({os_reason(error)})") from None
+
+    def check_inputs(self, inputs, last=None):
+        """Refuse to continue a file that holds rows of other inputs than `inputs` (`last`: the
+        input whose rows end the file, which is read again and so is not among `done`)."""
+        held = DoneKeys([*self.done.hashes.tolist(), *([key_hash(last)] if last is not None else [])])
+        found = set()
+        for key in input_keys(inputs):
+            if display_name(key) in held:
+                found.add(key_hash(display_name(key)))
+        foreign = len(held) - len(found)
+        if foreign > 0:
+            raise DigitrecError(f"{self.path}: holds rows of {foreign:,} inputs that are not among these inputs; "
+                                "--resume continues a file with the inputs it was started with (choose another --output, or --overwrite)")
 
     def take_over(self):
-        """(done keys, failures) of the file, which is cut back to before its last input."""
+        """(done keys, failures, cut, last): the inputs the file holds but its last, the byte
+        where the last input's rows begin, and that input's key (None in an empty file)."""
         hashes, failures = [], 0
         with open(self.path, "rb") as handle:
             base = 0
@@ -544,10 +594,7 @@ class ResultFile:
                         failures += failed
                     previous, cut, failed = fields[0], offset, False
                 failed = failed or bool(fields[6])
-        # the last input is read again: a kill may have cut its rows short
-        with open(self.path, "r+b") as handle:
-            handle.truncate(cut)
-        return DoneKeys(hashes), failures
+        return DoneKeys(hashes), failures, cut, previous
 
     def jsonl_records(self, handle):
         offset = 0
@@ -562,30 +609,47 @@ class ResultFile:
                 raise DigitrecError(f"{self.path}: not a digitrec results file (the line at byte {start} is not one of its JSON rows)") from None
 
     def write(self, prediction: Prediction):
-        if self.format == ".csv":
-            rows = result_rows(prediction)
-            self.writer.writerows(rows)
-            self.rows += len(rows)
-        else:
-            record = prediction.to_dict()
-            record["path"] = display_name(record["path"])
-            self.handle.write(json.dumps(record) + "\n")
-            self.rows += 1
-        self.failures += prediction.error is not None
-        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
+        with self.writing():
+            if self.format == ".csv":
+                rows = result_rows(prediction)
+                self.writer.writerows(rows)
+                self.rows += len(rows)
+            else:
+                record = prediction.to_dict()
+                record["path"] = display_name(record["path"])
+                self.handle.write(json.dumps(record) + "\n")
+                self.rows += 1
+            self.failures += prediction.error is not None
+            if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+                self.flush()
 
     def flush(self):
-        self.handle.flush()
+        with self.writing():
+            self.handle.flush()
         self.last_flush = time.monotonic()
 
+    @contextlib.contextmanager
+    def writing(self):
+        """A write that fails (a full disk, a folder gone) as one line; what is on disk stays, and
+        `--resume` continues it (a row cut short is read again)."""
+        try:
+            yield
+        except OSError as error:
+            raise DigitrecError(f"{self.path}: cannot write ({os_reason(error)}); the rows written so far are kept: "
+                                "continue with --resume once there is room") from None
+
     def close(self):
-        self.handle.close()
+        try:
+            with self.writing():
+                self.handle.close()
+        finally:
+            self.lock.unlink(missing_ok=True)
 
     def abandon(self):
         """Close after a failure; a file this run created and wrote no row into is removed, so that
         running the command again needs no --overwrite."""
-        self.close()
+        with contextlib.suppress(DigitrecError):
+            self.close()
         if self.created and self.rows == 0:
             self.path.unlink(missing_ok=True)
 

@@ -64,11 +64,14 @@ def latest(folder):
     pointer = Path(folder) / "latest"
     if not pointer.is_file():
         return None
-    epoch_dir = Path(folder) / pointer.read_text().strip()
+    epoch_dir = Path(folder) / pointer.read_text(errors="replace").strip()
     try:
         state = json.loads((epoch_dir / "state.json").read_text())
     except (OSError, ValueError) as error:
-        raise DigitrecError(f"{epoch_dir}: damaged checkpoint ({error})") from None
+        raise DigitrecError(f"{epoch_dir / 'state.json'}: damaged checkpoint ({str(error).splitlines()[0][:120]}); "
+                            "start the run again with --model") from None
+    if not isinstance(state, dict) or not isinstance(state.get("epoch"), int):
+        raise DigitrecError(f"{epoch_dir / 'state.json'}: damaged checkpoint (no epoch number); start the run again with --model")
     return state, epoch_dir / "variables.npz"
 
 
@@ -94,14 +97,26 @@ def save(folder, epoch, trainer, state):
 
 def restore(trainer, variables_path):
     """Put a checkpoint's values back into a compiled model and its optimizer."""
+    import zipfile
+
     trainer.optimizer.build(trainer.trainable_variables)
-    with np.load(variables_path) as arrays:
-        for prefix, variables in (("model", trainer.variables), ("optimizer", trainer.optimizer.variables)):
-            saved = sorted((key for key in arrays.files if key.startswith(prefix + "_")), key=lambda key: int(key.rsplit("_", 1)[1]))
-            if len(saved) != len(variables):
-                raise DigitrecError(f"{variables_path}: holds {len(saved)} {prefix} variables, the model has {len(variables)}")
-            for variable, key in zip(variables, saved):
-                variable.assign(arrays[key])
+    try:
+        with np.load(variables_path, allow_pickle=False) as arrays:
+            for prefix, variables in (("model", trainer.variables), ("optimizer", trainer.optimizer.variables)):
+                saved = sorted((key for key in arrays.files if key.startswith(prefix + "_") and key.rsplit("_", 1)[1].isdigit()),
+                               key=lambda key: int(key.rsplit("_", 1)[1]))
+                if len(saved) != len(variables):
+                    raise DigitrecError(f"{variables_path}: holds {len(saved)} {prefix} variables, the model has {len(variables)}")
+                for variable, key in zip(variables, saved):
+                    value = arrays[key]
+                    if tuple(value.shape) != tuple(variable.shape):
+                        raise DigitrecError(f"{variables_path}: {key} has shape {tuple(value.shape)}, the model's variable {tuple(variable.shape)}")
+                    variable.assign(value)
+    except DigitrecError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+        raise DigitrecError(f"{variables_path}: damaged checkpoint ({type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else 'unreadable'}); "
+                            "start the run again with --model") from None
 
 
 def finish(out_dir):

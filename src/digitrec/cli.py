@@ -371,7 +371,8 @@ def command_serve(args):
 
     config = ServeConfig(model=args.model, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
                          max_in_flight=args.max_in_flight, threshold=args.threshold, header_timeout=args.header_timeout,
-                         body_timeout=args.body_timeout, max_connections=args.max_connections)
+                         body_timeout=args.body_timeout, max_connections=args.max_connections,
+                         max_client_connections=args.max_client_connections, max_decoded_bytes=args.max_decoded_mib * 2**20)
 
     def started():
         print(f"digitrec: serving on http://{args.host}:{args.port}/ (API docs at /docs); Ctrl-C stops", flush=True)
@@ -504,6 +505,22 @@ class Progress:
             self.visible = False
 
 
+def check_submission(submission, inputs, output, overwrite):
+    """`--submission` follows `--output`'s rules: never one of the inputs or a symbolic link, an
+    existing file replaced only with `--overwrite` (and only once it is complete)."""
+    from pathlib import Path
+
+    from .files import refuse_unsafe_output
+
+    refuse_unsafe_output(submission, [text for text in inputs if text != "-"], "--submission")
+    if output and Path(output).absolute() == Path(submission).absolute():
+        raise DigitrecError(f"{submission}: is also the --output file; name two different files")
+    if Path(submission).is_dir():
+        raise DigitrecError(f"{submission}: is a folder; --submission takes a file name")
+    if Path(submission).exists() and not overwrite:
+        raise DigitrecError(f"{submission}: already exists; add --overwrite to replace it")
+
+
 def command_predict(args):
     from pathlib import Path
 
@@ -511,17 +528,21 @@ def command_predict(args):
     from .files import write_text
     from .inference import Predictor
 
-    if (args.resume or args.overwrite) and not args.output:
-        raise DigitrecError(f"{'--resume' if args.resume else '--overwrite'} needs --output FILE")
+    if args.resume and not args.output:
+        raise DigitrecError("--resume needs --output FILE")
+    if args.overwrite and not (args.output or args.submission):
+        raise DigitrecError("--overwrite needs --output FILE or --submission FILE")
     if args.output and args.json:
         raise DigitrecError("--json prints to the terminal; with --output, name a .jsonl file instead")
     csv_inputs = {str(Path(text)) for text in args.inputs if str(text).lower().endswith(".csv")}
-    if args.submission and not csv_inputs:
-        raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
+    if args.submission:
+        check_submission(args.submission, args.inputs, args.output, args.overwrite)
+        if not csv_inputs:
+            raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
     if "-" in args.inputs and len(args.inputs) > 1:
         raise DigitrecError("- (a picture on standard input) can only be given alone")
     predictor = Predictor(args.model, threshold=args.threshold, top_k=args.top_k or 3)
-    output = ResultFile(args.output, resume=args.resume, overwrite=args.overwrite) if args.output else None
+    output = ResultFile(args.output, resume=args.resume, overwrite=args.overwrite, inputs=args.inputs) if args.output else None
     kept = len(output.done) if output else 0
     failures = output.failures if output else 0
     show_progress = args.progress or (sys.stderr.isatty() and (output is not None or not sys.stdout.isatty()))
@@ -743,24 +764,38 @@ def build_parser():
     predict.add_argument("--output", help="write a row per input as it is read to this .csv or .jsonl file (default: print)")
     again = predict.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue an --output file: skip the inputs it already has (default: refuse an existing file)")
-    again.add_argument("--overwrite", action="store_true", help="replace an existing --output file (default: refuse)")
+    again.add_argument("--overwrite", action="store_true", help="replace an existing --output or --submission file (default: refuse)")
     predict.add_argument("--progress", action="store_true", help="show progress on stderr even when it is not a terminal (default: only on a terminal)")
     predict.add_argument("--workers", type=positive_int, help="processes (or Ray actors) reading pictures (default: one per CPU)")
     predict.add_argument("--engine", choices=["local", "ray"], default="local", help="local: worker processes here; ray: a Ray cluster, pip install 'digitrec[cluster]' (default: local)")
     predict.add_argument("--ray-address", help="Ray cluster to join with --engine ray (default: $RAY_ADDRESS, else a local Ray)")
     predict.set_defaults(run=command_predict)
 
+    from .service import ServeConfig
+
+    defaults = ServeConfig()  # each default declared once, in the config the library uses
     serve = commands.add_parser("serve", help="the drawing page and the HTTP API (ONNX inference)")
     serve.add_argument("--model", help=".onnx file or run folder (default: the shipped model)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=positive_int, default=8000, help="port (default: 8000)")
-    serve.add_argument("--max-body-bytes", type=positive_int, default=4 * 1024 * 1024, help="larger requests get 413 (default: 4194304)")
-    serve.add_argument("--max-in-flight", type=positive_int, default=32, help="concurrent predictions before 503 (default: 32)")
-    serve.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
+    serve.add_argument("--host", default=defaults.host, help=f"address to listen on (default: {defaults.host})")
+    serve.add_argument("--port", type=positive_int, default=defaults.port, help=f"port (default: {defaults.port})")
+    serve.add_argument("--max-body-bytes", type=positive_int, default=defaults.max_body_bytes,
+                       help=f"larger requests get 413 (default: {defaults.max_body_bytes})")
+    serve.add_argument("--max-in-flight", type=positive_int, default=defaults.max_in_flight,
+                       help=f"concurrent predictions before 503 (default: {defaults.max_in_flight})")
+    serve.add_argument("--max-decoded-mib", type=positive_int, default=defaults.max_decoded_bytes // 2**20,
+                       help=f"MiB of pictures being decoded at once per process before 503 (default: {defaults.max_decoded_bytes // 2**20})")
+    serve.add_argument("--threshold", type=float, default=defaults.threshold,
+                       help=f"confidence below which an answer is uncertain (default: {defaults.threshold})")
     serve.add_argument("--workers", type=positive_int, default=1, help="server processes sharing the port, kept up by a supervisor (default: 1)")
-    serve.add_argument("--max-connections", type=positive_int, default=1000, help="open connections per process before 503 (default: 1000)")
-    serve.add_argument("--header-timeout", type=positive_float, default=10.0, help="seconds for a request's headers to arrive, else 408 (default: 10)")
-    serve.add_argument("--body-timeout", type=positive_float, default=30.0, help="seconds for a prediction's body to arrive, else 408 (default: 30)")
+    serve.add_argument("--max-connections", type=positive_int, default=defaults.max_connections,
+                       help=f"open connections per process before 503 (default: {defaults.max_connections})")
+    serve.add_argument("--max-client-connections", type=positive_int,
+                       help="of those, open from one client address before its new ones get 503 "
+                            "(default: a quarter of --max-connections, at least 32)")
+    serve.add_argument("--header-timeout", type=positive_float, default=defaults.header_timeout,
+                       help=f"seconds for a request's headers to arrive, else 408 (default: {defaults.header_timeout:g})")
+    serve.add_argument("--body-timeout", type=positive_float, default=defaults.body_timeout,
+                       help=f"seconds for a prediction's body to arrive, else 408 (default: {defaults.body_timeout:g})")
     serve.set_defaults(run=command_serve)
     return parser
 
@@ -789,10 +824,29 @@ def main(argv=None) -> int:
         print(f"digitrec: error: this command needs {error.name}, which is not installed: pip install 'digitrec[{extra}]'", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        # the reader went away (`digitrec predict ... | head`): stop quietly, as Unix tools do;
-        # stdout goes to /dev/null so that flushing it at exit raises nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141  # 128 + SIGPIPE, what a shell reports for a tool that a closed pipe stopped
+        return broken_pipe()
+    except OSError as error:
+        # the machine, not the input: a full disk, a read-only or vanished folder, permission denied
+        print(f"digitrec: error: {os_fault(error)}", file=sys.stderr)
+        return 1
+
+
+def os_fault(error: OSError) -> str:
+    """An OSError as one line: the file it names (both, for a rename), what went wrong, what to do."""
+    from .files import os_reason
+
+    names = " -> ".join(str(name) for name in (error.filename, error.filename2) if name)
+    advice = {"no space left on device": "free some space and run it again",
+              "read-only file system": "choose a folder that can be written",
+              "permission denied": "choose a file or folder this user may use"}.get(os_reason(error), "nothing was replaced")
+    return f"{names or 'a file'}: {os_reason(error)}; {advice}"
+
+
+def broken_pipe() -> int:
+    """The reader went away (`digitrec predict ... | head`): stop quietly, as Unix tools do;
+    stdout goes to /dev/null so that flushing it at exit raises nothing more."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool that a closed pipe stopped
 
 
 def entry_point():

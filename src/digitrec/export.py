@@ -178,7 +178,7 @@ def export_onnx(path, out_dir=None, overwrite=False) -> Path:
     from .saving import ONNX_FILE, load_model, model_folder, refuse_to_replace
 
     destination = (Path(out_dir) if out_dir is not None else model_folder(path)) / ONNX_FILE
-    refuse_to_replace([destination], overwrite)
+    refuse_to_replace([destination], overwrite, source=path)
     model = load_model(path)
     files.write_bytes(destination, keras_to_onnx(model).SerializeToString())
     return destination

@@ -20,19 +20,42 @@ def atomic_path(destination, suffix=""):
 
     `suffix` keeps an extension that a writer insists on (Keras wants `.keras`, `.weights.h5`).
     """
+    from .errors import DigitrecError
+
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".partial" + suffix, dir=destination.parent
-    )
-    os.close(handle)
-    os.unlink(temporary)  # writers such as h5py want to create the file themselves
+    temporary = None
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".partial" + suffix, dir=destination.parent)
+        os.close(handle)
+        os.unlink(temporary)  # writers such as h5py want to create the file themselves
         yield Path(temporary)
         os.replace(temporary, destination)
+    except OSError as error:  # a full disk, a read-only or vanished folder: what was there stays
+        raise DigitrecError(f"{destination}: cannot write ({os_reason(error)}); nothing was replaced") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+
+
+def os_reason(error: OSError) -> str:
+    """An OSError in the plain words a one-line message uses: "permission denied", "symbolic link
+    loop", "no space left on device", "read-only file system"; else the system's own words."""
+    import errno
+
+    words = {
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ELOOP: "symbolic link loop",
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "read-only file system",
+        errno.ENOENT: "no such file or folder",
+        errno.ENOTDIR: "a part of the path is not a folder",
+        errno.ENAMETOOLONG: "file name too long",
+    }
+    return words.get(error.errno) or (error.strerror or str(error)).lower()
 
 
 def cache_root() -> Path:
@@ -79,6 +102,7 @@ def claim_run_folder(destination, overwrite=False) -> RunClaim:
     from .errors import DigitrecError
 
     destination = Path(destination)
+    refuse_unsafe_output(destination, flag="--out")
     if destination.exists() and not destination.is_dir():
         raise DigitrecError(f"{destination}: is a file, not a folder; choose another --out")
     if destination.exists() and any(destination.iterdir()) and not overwrite:
@@ -90,29 +114,60 @@ def claim_run_folder(destination, overwrite=False) -> RunClaim:
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
-        raise DigitrecError(f"{parent}: cannot write a run here ({error.strerror or error})") from None
+        raise DigitrecError(f"{parent}: cannot write a run here ({os_reason(error)})") from None
     free = shutil.disk_usage(parent).free
     if free < MIN_FREE_BYTES:
         raise DigitrecError(f"{parent}: only {free / 2**20:.0f} MiB free; a run needs at least {MIN_FREE_BYTES // 2**20} MiB")
-    lock = parent / f".{destination.name}.lock"
+    lock = take_lock(destination)
+    for leftover in [*parent.glob(f".{destination.name}.*.partial"), *parent.glob(f".{destination.name}.*.old")]:
+        shutil.rmtree(leftover, ignore_errors=True)  # ours to clear: we hold the lock for this name
+    return RunClaim(destination, lock, destination.exists())
+
+
+def take_lock(destination, flag="--out") -> Path:
+    """The lock file `.NAME.lock` beside `destination`, created for this process; a second digitrec
+    writing the same destination is refused at once in one line (a lock left by a killed process
+    is taken over). Remove the returned path when done."""
+    from .errors import DigitrecError
+
+    destination = Path(destination)
+    lock = destination.parent / f".{destination.name}.lock"
     for _ in range(2):
         try:
             handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = lock_holder(lock)
             if holder is not None:
-                raise DigitrecError(f"{destination}: another digitrec is writing it (pid {holder}); wait for it or choose another --out") from None
+                raise DigitrecError(f"{destination}: another digitrec is writing it (pid {holder}); wait for it or choose another {flag}") from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()  # left by a run that was killed: take it over
             continue
+        except OSError as error:
+            raise DigitrecError(f"{destination}: cannot write here ({os_reason(error)})") from None
         with os.fdopen(handle, "w") as written:
             written.write(str(os.getpid()))
-        break
-    else:
-        raise DigitrecError(f"{destination}: could not take its lock file {lock}")
-    for leftover in [*parent.glob(f".{destination.name}.*.partial"), *parent.glob(f".{destination.name}.*.old")]:
-        shutil.rmtree(leftover, ignore_errors=True)  # ours to clear: we hold the lock for this name
-    return RunClaim(destination, lock, destination.exists())
+        return lock
+    raise DigitrecError(f"{destination}: could not take its lock file {lock}")
+
+
+def refuse_unsafe_output(destination, inputs=(), flag="--output"):
+    """A one-line error, before any work, when writing `destination` would destroy data: it is a
+    symbolic link (digitrec never writes through one, dangling or not), or it is one of `inputs`
+    (compared as files, not names: a hard link or another spelling of the path is the same file)."""
+    from .errors import DigitrecError
+
+    destination = Path(destination)
+    if destination.is_symlink():
+        raise DigitrecError(f"{destination}: is a symbolic link; digitrec does not write through links (name a file or folder that is not one as {flag})")
+    if not destination.exists():
+        return
+    for source in inputs:
+        try:
+            same = os.path.samefile(destination, source)
+        except OSError:
+            continue
+        if same:
+            raise DigitrecError(f"{destination}: is one of the inputs ({source}); writing it would destroy them: choose another {flag}")
 
 
 def lock_holder(lock: Path):
@@ -153,7 +208,7 @@ def atomic_directory(destination, overwrite=False, claim=None):
         try:
             yield staging
         except OSError as error:
-            raise DigitrecError(f"{destination}: cannot write the run ({error.strerror or error}); nothing was replaced") from None
+            raise DigitrecError(f"{destination}: cannot write the run ({os_reason(error)}); nothing was replaced") from None
         appeared = claim is not None and not claim.existed and destination.exists()
         if appeared or (destination.exists() and not overwrite and any(destination.iterdir())):
             kept = destination.with_name(f"{destination.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")

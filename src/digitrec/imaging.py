@@ -32,6 +32,7 @@ panel by panel instead (`dark_panels`, `plot_frames`, `read_panels`). Only NumPy
 module is on the light inference path.
 """
 
+import contextlib
 import dataclasses
 import functools
 import io
@@ -43,6 +44,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import DigitrecError
+from .files import os_reason
 
 WORKING_SIZE = 640  # longest side while cleaning: enough detail, bounded cost
 SMOOTHED_SHRINK = 4  # from this shrink factor on, 2x2 means are taken before the inkiest pixels
@@ -100,6 +102,7 @@ FRAME_SIDE_COVERAGE = 0.85  # a piece whose four edges are each this covered is 
 DIVIDER_COVERAGE = 0.9  # a straight line across this much of a frame's inside divides boxes
 MAX_DECODED_BYTES = 64 * 2**20  # a picture's pixels once decoded: a 4000x3000 RGBA photo is 46 MiB
 MAX_PIXELS = 100_000_000  # more claimed than this is a decompression bomb (big JPEGs decode scaled down)
+EIGHT_BIT_BAND_BYTES = 4 * 2**20  # float32 rows converted at a time from 16-bit, 32-bit or float levels
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut-off file is an error, whatever another library set
 
@@ -132,39 +135,76 @@ class Reading:
 
 
 def open_image(source, name=None) -> Image.Image:
-    """Open a file path or bytes with Pillow; every problem is a one-line DigitrecError."""
+    """Open a file path or bytes with Pillow as what reading uses (8-bit: `eight_bit`), EXIF
+    rotation applied; every problem is a one-line DigitrecError."""
     name = name or (str(source) if not isinstance(source, (bytes, bytearray)) else "image")
+    with image_errors(name, source):
+        image = opened_lazily(source, name)
+        image.load()
+        image = eight_bit(image)  # the 16-bit or float original is let go at once
+    try:
+        if image.getexif().get(0x0112, 1) in (None, 1):  # upright already (most pictures): no copy
+            return image
+        return ImageOps.exif_transpose(image)
+    except Exception:  # a broken EXIF block is no reason to refuse the pixels
+        return image
+
+
+def opened_lazily(source, name) -> Image.Image:
+    """The picture's header, checked against the limits before a byte of pixels is decoded; a big
+    JPEG set to decode at 1/2, 1/4 or 1/8 scale (its size kept as `info["original_size"]`)."""
     if not isinstance(source, (bytes, bytearray)):
         path = Path(source)
         if path.exists() and not path.is_dir() and not path.is_file():
             # a FIFO would block forever, a device would never end
             raise DigitrecError(f"{name}: not a regular file (a pipe, device or socket)")
+    with warnings.catch_warnings():
+        # the limit is ours (MAX_PIXELS, checked below), not Pillow's process-wide one, which an
+        # application using digitrec may have set for itself; Pillow still errors at twice its own
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source))
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    if image.width == 0 or image.height == 0:
+        raise DigitrecError(f"{name}: zero-size image ({image.width}x{image.height})")
+    if image.width * image.height > MAX_PIXELS:
+        raise Image.DecompressionBombError("too many pixels")
+    decoded = image.width * image.height * len(image.getbands())
+    original_size = image.size
+    if decoded > MAX_DECODED_BYTES and image.format == "JPEG":
+        # a big camera photo: JPEG decodes at 1/2, 1/4 or 1/8 scale directly, within the budget
+        scale = next((s for s in (2, 4, 8) if decoded / s**2 <= MAX_DECODED_BYTES), 8)
+        image.draft(image.mode, (-(-image.width // scale), -(-image.height // scale)))
+        image.info["original_size"] = original_size
+        decoded = image.width * image.height * len(image.getbands())
+    if decoded > MAX_DECODED_BYTES:
+        raise ImageTooLarge(
+            f"{name}: refused: decoding it takes {decoded / 2**20:.0f} MiB ({image.width}x{image.height} {image.mode}), "
+            f"over the {MAX_DECODED_BYTES / 2**20:.0f} MiB a picture may take"
+        )
+    return image
+
+
+STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}  # Pillow keeps other modes in 4 bytes a pixel
+
+
+def decoded_cost(source) -> int:
+    """Bytes of memory that reading `source` takes at its peak, from its header alone: its pixels
+    as Pillow keeps them once decoded, plus the 8-bit grey copy reading works on. 0 when it cannot
+    be opened (reading refuses it at no cost). What the service admits work by."""
     try:
-        with warnings.catch_warnings():
-            # the limit is ours (MAX_PIXELS, checked below), not Pillow's process-wide one, which an
-            # application using digitrec may have set for itself; Pillow still errors at twice its own
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source))
-            if getattr(image, "n_frames", 1) > 1:
-                image.seek(0)
-            if image.width == 0 or image.height == 0:
-                raise DigitrecError(f"{name}: zero-size image ({image.width}x{image.height})")
-            if image.width * image.height > MAX_PIXELS:
-                raise Image.DecompressionBombError("too many pixels")
-            decoded = image.width * image.height * len(image.getbands())
-            original_size = image.size
-            if decoded > MAX_DECODED_BYTES and image.format == "JPEG":
-                # a big camera photo: JPEG decodes at 1/2, 1/4 or 1/8 scale directly, within the budget
-                scale = next((s for s in (2, 4, 8) if decoded / s**2 <= MAX_DECODED_BYTES), 8)
-                image.draft(image.mode, (-(-image.width // scale), -(-image.height // scale)))
-                image.info["original_size"] = original_size
-                decoded = image.width * image.height * len(image.getbands())
-            if decoded > MAX_DECODED_BYTES:  # checked from the header, before a byte is decoded
-                raise ImageTooLarge(
-                    f"{name}: refused: decoding it takes {decoded / 2**20:.0f} MiB ({image.width}x{image.height} {image.mode}), "
-                    f"over the {MAX_DECODED_BYTES / 2**20:.0f} MiB a picture may take"
-                )
-            image.load()
+        with image_errors("image", source):
+            image = opened_lazily(source, "image")
+    except DigitrecError:
+        return 0
+    return image.width * image.height * (STORED_BYTES.get(image.mode, 4) + 1)
+
+
+@contextlib.contextmanager
+def image_errors(name, source):
+    """Every problem opening or decoding a picture as a one-line DigitrecError naming it."""
+    try:
+        yield
     except DigitrecError:
         raise
     except FileNotFoundError:
@@ -175,14 +215,12 @@ def open_image(source, name=None) -> Image.Image:
         raise DigitrecError(f"{name}: {unreadable_reason(source)}") from None
     except Image.DecompressionBombError:
         raise ImageTooLarge(f"{name}: refused: more than {MAX_PIXELS:,} pixels (decompression bomb limit)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except OSError as error:
+        if error.errno is not None:  # the file system's word (permission denied, a link loop), not the decoder's
+            raise DigitrecError(f"{name}: cannot open ({os_reason(error)})") from None
         raise DigitrecError(f"{name}: truncated or corrupt image ({str(error).splitlines()[0][:120]})") from None
-    try:
-        if image.getexif().get(0x0112, 1) in (None, 1):  # upright already (most pictures): no copy
-            return image
-        return ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block is no reason to refuse the pixels
-        return image
+    except (SyntaxError, ValueError, EOFError) as error:
+        raise DigitrecError(f"{name}: truncated or corrupt image ({str(error).splitlines()[0][:120]})") from None
 
 
 def unreadable_reason(source) -> str:
@@ -374,19 +412,43 @@ def eight_bit(image: Image.Image) -> Image.Image:
     lies within it, else the smallest of 0-255, 0-4095 (12-bit scanners) and 0-65535 that holds
     the brightest level. Pillow's own conversion clips at 255: in a 16-bit or 12-bit scan every
     level but the darkest 256 reads as paper (grey pencil vanishes), and a [0, 1] float picture
-    is all black. NaN reads as the range's floor."""
+    is all black. NaN reads as the range's floor.
+
+    Converted in bands of rows (`EIGHT_BIT_BAND_BYTES` of float32 each), so that a big 16-bit
+    picture costs its own pixels and the 8-bit result, not four float copies of itself (a
+    5700x5700 16-bit PNG had cost 775 MB). The picture's `info` (a big JPEG's original size) is
+    kept."""
     if image.mode not in ("I", "F") and not image.mode.startswith("I;"):
         return image
-    values = np.asarray(image, dtype=np.float32)
-    finite = values[np.isfinite(values)]
-    low, top = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    if image.mode == "F" and -1 <= low and top <= 1:
+    width, height = image.size
+    rows = max(1, EIGHT_BIT_BAND_BYTES // (4 * width))
+    bands = [(top, min(top + rows, height)) for top in range(0, height, rows)]
+
+    def band(top, bottom):
+        return np.asarray(image.crop((0, top, width, bottom)), dtype=np.float32)
+
+    low, top_level = np.inf, -np.inf
+    for start, end in bands:
+        values = band(start, end)
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            low, top_level = min(low, float(finite.min())), max(top_level, float(finite.max()))
+    if not np.isfinite(low):
+        low, top_level = 0.0, 0.0
+    if image.mode == "F" and -1 <= low and top_level <= 1:
         floor, ceiling = (-1.0 if low < 0 else 0.0), 1.0
     else:
-        floor, ceiling = 0.0, next((n for n in (255.0, 4095.0, 65535.0) if top <= n), top)
-    values = np.nan_to_num(values, nan=floor, posinf=ceiling, neginf=floor)
-    scaled = (values - floor) * (255.0 / (ceiling - floor))
-    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
+        floor, ceiling = 0.0, next((n for n in (255.0, 4095.0, 65535.0) if top_level <= n), top_level)
+    result = np.empty((height, width), np.uint8)
+    for start, end in bands:
+        values = np.nan_to_num(band(start, end), nan=floor, posinf=ceiling, neginf=floor)
+        values -= floor
+        values *= 255.0 / (ceiling - floor)
+        np.clip(np.rint(values, out=values), 0, 255, out=values)
+        result[start:end] = values
+    converted = Image.fromarray(result, mode="L")
+    converted.info.update(image.info)
+    return converted
 
 
 def clearest_channel(image: Image.Image, factor: int):

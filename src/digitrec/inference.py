@@ -61,21 +61,44 @@ def model_card(model_path=None) -> dict:
     model_path = Path(model_path) if model_path else pretrained_model_path()
     folder = model_path if model_path.is_dir() else model_path.parent
     card_path = folder / "model_card.json"
-    if card_path.is_file():
-        return json.loads(card_path.read_text())
-    card = {"name": model_path.stem if model_path.stem != "model" else folder.name, "path": str(model_path)}
     from . import runs
 
+    if card_path.is_file():
+        card = json_safe(runs.read(folder, card_path.name))
+        card["name"] = str(card.get("name") or model_path.stem)
+        return card
+    card = {"name": model_path.stem if model_path.stem != "model" else folder.name, "path": str(model_path)}
     for key, name in (("config", runs.CONFIG), ("metrics", runs.METRICS)):
         if (folder / name).is_file():
-            card[key] = runs.read(folder, name)
-    registry_name = ((card.get("config") or {}).get("model") or {}).get("name")
-    if registry_name:
+            card[key] = json_safe(runs.read(folder, name))
+    registry_name = field(card, "config", "model", "name")
+    if isinstance(registry_name, str) and registry_name:
         card["name"] = f"{registry_name} ({folder.name})"
-    accuracy = (card.get("metrics") or {}).get("test_accuracy")
-    if accuracy is not None and "mnist_test_accuracy" not in card:
+    accuracy = field(card, "metrics", "test_accuracy")
+    if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
         card["mnist_test_accuracy"] = accuracy
     return card
+
+
+def json_safe(value):
+    """`value` with NaN and infinities (which Python's json reads and writes, but JSON has not) as
+    None, so that a card can be sent as JSON whatever its run wrote (a diverged run's loss is NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def field(record, *keys):
+    """record[k1][k2]...: None where a level is missing or is not an object (a damaged file)."""
+    for key in keys:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(key)
+    return record
 
 
 class OnnxModel:

@@ -31,12 +31,19 @@ def is_run(folder) -> bool:
 
 
 def read(folder, name, default=None):
-    """A run's JSON file (CONFIG, HISTORY or METRICS) as a value, or `default` when it is absent;
-    a damaged one is a one-line error naming it (`files.read_json`)."""
+    """A run's JSON file (CONFIG, HISTORY or METRICS) as a dict, or `default` when it is absent;
+    a damaged one (not JSON, not an object) is a one-line error naming it (`files.read_json`)."""
     from .files import read_json
 
+    from .errors import DigitrecError
+
     path = Path(folder) / name
-    return read_json(path) if path.is_file() else default
+    if not path.is_file():
+        return default
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise DigitrecError(f"{path}: damaged run file (a JSON {type(value).__name__}, not an object); restore it or train the run again")
+    return value
 
 
 def listed(names) -> str:

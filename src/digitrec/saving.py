@@ -168,8 +168,18 @@ def load_any_model(path):
     return load_model(resolved)
 
 
-def refuse_to_replace(paths, overwrite):
-    """A one-line error before any work when an export would replace a file without `overwrite`."""
+def refuse_to_replace(paths, overwrite, source=None):
+    """A one-line error before any work when an export would replace a file without `overwrite`,
+    write through a symbolic link, or replace one of the files the model at `source` is read from
+    (whatever `overwrite` says)."""
+    from .files import refuse_unsafe_output
+
+    inputs = []
+    if source is not None:
+        model_file = resolve_model_path(source)  # the file the model is read from, and its weights
+        inputs = [model_file, model_file.with_name(LEGACY_WEIGHTS)] if model_file.name == LEGACY_ARCHITECTURE else [model_file]
+    for path in paths:
+        refuse_unsafe_output(path, inputs, "--out")
     existing = [str(path) for path in paths if Path(path).exists()]
     if existing and not overwrite:
         raise DigitrecError(f"{existing[0]}: already exists; pass --overwrite to replace it")
@@ -180,7 +190,7 @@ def export_legacy(path, out_dir=None, overwrite=False) -> Path:
     import json
 
     out_dir = Path(out_dir) if out_dir is not None else model_folder(path)
-    refuse_to_replace([out_dir / LEGACY_ARCHITECTURE, out_dir / LEGACY_WEIGHTS], overwrite)
+    refuse_to_replace([out_dir / LEGACY_ARCHITECTURE, out_dir / LEGACY_WEIGHTS], overwrite, source=path)
     model = load_model(path)
     architecture = json.loads(model.to_json())
     # the tutorials' JSON is the architecture alone; a compiled optimizer (with digitrec's

@@ -14,6 +14,8 @@ connections a new one gets 503.
 import asyncio
 import base64
 import binascii
+import collections
+import contextlib
 import dataclasses
 import json
 import time
@@ -39,6 +41,8 @@ class ServeConfig:
     body_timeout: float = 30.0  # seconds for a prediction's body to arrive, else 408 (no slot held meanwhile)
     max_header_bytes: int = 64 * 1024  # larger request headers get 431
     max_connections: int = 1000  # connections open at once per process; more get 503
+    max_client_connections: Optional[int] = None  # of those, from one client address (None: `client_share`)
+    max_decoded_bytes: int = 256 * 2**20  # pictures' decoded bytes being read at once per process; more get 503
 
 
 class BodyTooLarge(Exception):
@@ -92,17 +96,28 @@ def static_dir() -> Path:
     return Path(str(resources.files("digitrec") / "static"))
 
 
-def truthy(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+RETRY = {"retry-after": "1"}  # seconds: a busy answer says when to try again
 
 
-def json_flag(value) -> bool:
-    """A JSON yes/no: true or false (or the words a form would send); anything else is an error."""
+class ApiError(Exception):
+    """A request the API refuses: its HTTP status and the one-line message of its {"error": ...}."""
+
+    def __init__(self, status: int, message: str, headers: Optional[dict] = None):
+        super().__init__(status, message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def flag(value, name="multi") -> bool:
+    """A yes/no from the query, a form or JSON, read the same way everywhere: JSON true or false, or
+    one of true/false, 1/0, yes/no, on/off (any case; empty is no); anything else is a 422."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
-        return truthy(value)
-    raise ValueError(422, '"multi" must be true or false')
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ApiError(422, f'"{name}" must be true or false (or 1/0, yes/no, on/off), got {str(value)[:40]!r}')
 
 
 PREDICT_BODY = {
@@ -133,17 +148,18 @@ def create_app(config: ServeConfig = ServeConfig()):
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException
 
-    from .imaging import ImageTooLarge, prepare_pixels
+    from .imaging import ImageTooLarge, decoded_cost, prepare_pixels
 
     predictor = Predictor(config.model, threshold=config.threshold, threads=1)
     card = model_card(predictor.card_path)
     app = FastAPI(title="digitrec", version=card.get("name", "model"), docs_url=None, redoc_url=None,
                   description="Handwritten-digit recognition: draw or upload a digit, get the answer.")
-    app.state.in_flight = 0
+    app.state.in_flight, app.state.decoded_in_flight = 0, 0
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
 
-    def error(status, message):
-        return JSONResponse({"error": message}, status_code=status)
+    @app.exception_handler(ApiError)
+    async def api_error(request, problem):  # every refusal of ours: {"error": ...} with its status
+        return JSONResponse({"error": problem.message}, status_code=problem.status, headers=problem.headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, problem):  # 404, 405, ...: the same {"error": ...} as every other error
@@ -161,30 +177,31 @@ def create_app(config: ServeConfig = ServeConfig()):
         return await call_next(request)
 
     async def read_request(request: Request):
-        """(kind, payload, multi) from any of the accepted body shapes; raises ValueError(status, msg)."""
+        """(kind, payload, multi) from any of the accepted body shapes; raises ApiError."""
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        multi = truthy(request.query_params.get("multi", ""))
+        multi = flag(request.query_params.get("multi", ""))
         if content_type == "multipart/form-data":
             try:
                 form = await request.form(max_files=1, max_fields=4)
             except (HTTPException, MultiPartException) as problem:
-                raise ValueError(422, f"multipart body: {getattr(problem, 'detail', None) or getattr(problem, 'message', problem)}") from None
+                raise ApiError(422, f"multipart body: {getattr(problem, 'detail', None) or getattr(problem, 'message', problem)}") from None
             upload = form.get("file") or form.get("image")
             if not isinstance(upload, UploadFile):
-                raise ValueError(422, "multipart upload needs a file field named 'file'")
-            return "image", await upload.read(), multi or truthy(form.get("multi", ""))
+                raise ApiError(422, "multipart upload needs a file field named 'file'")
+            form_multi = form.get("multi", "")
+            return "image", await upload.read(), flag(form_multi if isinstance(form_multi, str) else "file") or multi
         if content_type == "application/json":
             try:
                 payload = json.loads(await request.body())
             except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ValueError(422, "body is not valid JSON") from None
+                raise ApiError(422, "body is not valid JSON") from None
             except RecursionError:
-                raise ValueError(422, "body is JSON nested too deeply") from None
+                raise ApiError(422, "body is JSON nested too deeply") from None
             except ValueError:  # an integer of thousands of digits
-                raise ValueError(422, "body holds a number too long to read") from None
+                raise ApiError(422, "body holds a number too long to read") from None
             if not isinstance(payload, dict):
-                raise ValueError(422, 'JSON body must be an object with "image" or "pixels"')
-            multi = multi or json_flag(payload.get("multi", False))
+                raise ApiError(422, 'JSON body must be an object with "image" or "pixels"')
+            multi = flag(payload.get("multi", False)) or multi
             if isinstance(payload.get("image"), str):
                 text = payload["image"]
                 if text.startswith("data:"):
@@ -192,18 +209,18 @@ def create_app(config: ServeConfig = ServeConfig()):
                 try:
                     return "image", base64.b64decode(text, validate=True), multi
                 except (binascii.Error, ValueError):
-                    raise ValueError(422, '"image" is not valid base64') from None
+                    raise ApiError(422, '"image" is not valid base64') from None
             if "pixels" in payload:
                 if not isinstance(payload["pixels"], list):
-                    raise ValueError(422, '"pixels" must be a list of 784 numbers')
+                    raise ApiError(422, '"pixels" must be a list of 784 numbers')
                 try:
                     return "pixels", prepare_pixels(payload["pixels"]), False
                 except DigitrecError as problem:
-                    raise ValueError(422, str(problem)) from None
-            raise ValueError(422, 'JSON body needs "image" (base64 picture) or "pixels" (784 numbers)')
+                    raise ApiError(422, str(problem)) from None
+            raise ApiError(422, 'JSON body needs "image" (base64 picture) or "pixels" (784 numbers)')
         if content_type.startswith("image/") or content_type == "application/octet-stream":
             return "image", await request.body(), multi
-        raise ValueError(415, f"unsupported content type {content_type or '(none)'!r}: send multipart/form-data, application/json or image/*")
+        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: send multipart/form-data, application/json or image/*")
 
     @app.post("/api/predict", openapi_extra=PREDICT_BODY, summary="Read the digit(s) in a picture or 28x28 pixels")
     async def predict(request: Request):
@@ -212,33 +229,43 @@ def create_app(config: ServeConfig = ServeConfig()):
             # the body first, within its time: a slow client holds a connection, never a prediction slot
             kind, payload, multi = await asyncio.wait_for(read_request(request), config.body_timeout)
         except asyncio.TimeoutError:
-            response = error(408, f"request body not received within {config.body_timeout:g} s")
-            response.headers["connection"] = "close"
-            return response
-        except ValueError as problem:
-            status, message = problem.args
-            return error(status, message)
-        if app.state.in_flight >= config.max_in_flight:
-            return error(503, f"busy: {config.max_in_flight} predictions already in flight, try again")
-        app.state.in_flight += 1
-        try:
-            if kind == "pixels":
-                (prediction,) = await run_in_threadpool(predictor.predict_pixels, payload[None], ["pixels"])
-            else:
-                if not payload:
-                    return error(422, "image: empty file (0 bytes)")
-                prediction = await run_in_threadpool(predictor.predict_image, payload, multi, "image")
-        except ImageTooLarge as problem:
-            return error(413, str(problem))
-        except DigitrecError as problem:
-            return error(422, str(problem))
-        finally:
-            app.state.in_flight -= 1
+            raise ApiError(408, f"request body not received within {config.body_timeout:g} s", {"connection": "close"}) from None
+        if kind == "image" and not payload:
+            raise ApiError(422, "image: empty file (0 bytes)")
+        with admitted(decoded_cost(payload) if kind == "image" else 0):
+            try:
+                if kind == "pixels":
+                    (prediction,) = await run_in_threadpool(predictor.predict_pixels, payload[None], ["pixels"])
+                else:
+                    prediction = await run_in_threadpool(predictor.predict_image, payload, multi, "image")
+            except ImageTooLarge as problem:
+                raise ApiError(413, str(problem)) from None
+            except DigitrecError as problem:
+                raise ApiError(422, str(problem)) from None
         answer = prediction.to_dict(with_pixels=True)
         answer.pop("path")
         answer["seconds"] = round(time.perf_counter() - started, 6)
         # plain json.dumps: FastAPI's jsonable_encoder walks all 784 pixel values (0.8 ms a request)
         return Response(json.dumps(answer), media_type="application/json")
+
+    @contextlib.contextmanager
+    def admitted(cost: int):
+        """A prediction slot, and `cost` bytes of the decoding budget, held for the block; 503 with
+        Retry-After when either is taken (one picture over the whole budget is admitted alone:
+        `imaging.MAX_DECODED_BYTES` bounds it)."""
+        state = app.state
+        if state.in_flight >= config.max_in_flight:
+            raise ApiError(503, f"busy: {config.max_in_flight} predictions already in flight, try again", RETRY)
+        if cost and state.decoded_in_flight and state.decoded_in_flight + cost > config.max_decoded_bytes:
+            raise ApiError(503, f"busy: {state.decoded_in_flight / 2**20:.0f} MiB of pictures already being read "
+                                f"(at most {config.max_decoded_bytes / 2**20:.0f} MiB at once), try again", RETRY)
+        state.in_flight += 1
+        state.decoded_in_flight += cost
+        try:
+            yield
+        finally:
+            state.in_flight -= 1
+            state.decoded_in_flight -= cost
 
     @app.get("/api/health", summary="Is the service up")
     async def health():
@@ -317,18 +344,35 @@ def tcp_socket(host, port, reuse_port=False):
     return listener
 
 
+def client_share(max_connections: int) -> int:
+    """The connections one client address may hold by default: a quarter of all, so that one client
+    cannot lock the others out, but at least 32 (all of them when there are fewer)."""
+    return max(max_connections // 4, min(max_connections, 32))
+
+
 def guarded_protocol(config: ServeConfig):
     """uvicorn's httptools protocol with the limits it lacks: request headers must arrive within
     `header_timeout` seconds (408) and stay under `max_header_bytes` (431), and a connection over
-    `max_connections` open at once is answered 503 and closed. Each answer is `{"error": ...}`."""
+    `max_connections` open at once, or over `max_client_connections` from one client address, is
+    answered 503 and closed. Each answer is `{"error": ...}`."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    clients = collections.Counter()  # open connections per client address, in this process
+    client_cap = config.max_client_connections or client_share(config.max_connections)
 
     class GuardedProtocol(HttpToolsProtocol):
         def connection_made(self, transport):
             super().connection_made(transport)
             self.in_headers, self.header_bytes, self.header_timer, self.discarding = True, 0, None, False
+            peer = transport.get_extra_info("peername")
+            self.client = peer[0] if isinstance(peer, tuple) and peer else None
             if len(self.connections) > config.max_connections:
                 return self.refuse(503, f"busy: {config.max_connections:,} connections already open, try again")
+            if clients[self.client] >= client_cap:
+                return self.refuse(503, f"busy: {client_cap:,} connections already open from {self.client}, "
+                                        "close some and try again")
+            clients[self.client] += 1
+            self.counted = True
             self.start_header_timer()
 
         def start_header_timer(self):
@@ -366,10 +410,21 @@ def guarded_protocol(config: ServeConfig):
 
         def connection_lost(self, exc):
             self.stop_header_timer()
+            self.uncount()
             super().connection_lost(exc)
+
+        def uncount(self):
+            if getattr(self, "counted", False):
+                self.counted = False
+                clients[self.client] -= 1
+                if clients[self.client] <= 0:
+                    del clients[self.client]
 
         def refuse(self, status, message):
             self.header_timer = None
+            # a refused connection is on its way out: it no longer counts against the caps
+            self.connections.discard(self)
+            self.uncount()
             if self.transport.is_closing():
                 return
             reasons = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
