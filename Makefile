@@ -54,7 +54,7 @@ bench: $(STAMP)
 pretrained: $(STAMP)
 	$(BIN)/python scripts/build_pretrained.py
 
-# The "is this a digit?" detector shipped beside the model (about 10 minutes here): makes its
+# The "is this a digit?" detector shipped beside the model (about 20 minutes here): makes its
 # training pictures, trains it, exports src/digitrec/pretrained/detector.onnx and its card.
 detector: $(STAMP)
 	$(BIN)/python scripts/build_detector.py

@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
+import real_sets  # noqa: E402
 from photos import photo_set  # noqa: E402
 from stress_pictures import CATEGORIES, category_set  # noqa: E402
 
@@ -209,6 +210,43 @@ def plotted_row(predictor, figures=100, dark_on_light=False):
     return {"count": 9 * figures, "figures": figures, "outcomes": dict(outcomes), "examples": examples}
 
 
+def real_photos_rows(predictor):
+    """`../shared/data/real-photos` by kind (phone photos, canvas drawings): read right and
+    confidently, uncertain, or wrong. Nothing is trained or tuned on it (`real_sets.py`)."""
+    rows = {}
+    for path, label, kind, source in real_sets.photos():
+        row = rows.setdefault(kind, {"count": 0, "outcomes": Counter(), "examples": []})
+        prediction = predictor.predict_image(path)
+        outcome = judge("real photo", prediction, str(label))
+        row["count"] += 1
+        row["outcomes"][outcome] += 1
+        if outcome != "read":
+            row["examples"].append({"file": path.name, "expected": label, "answer": prediction.text, "reason": prediction.reason})
+    for kind, row in rows.items():
+        row["outcomes"] = dict(row["outcomes"])
+        print(f"real {kind}s: {row['outcomes']}", file=sys.stderr)
+    return rows
+
+
+def real_non_digit_rows(predictor):
+    """`../shared/data/real-non-digits`, flagged or read as a confident digit: by source (the
+    detector trains on `real_sets.TRAIN_SOURCES`, never on `real_sets.HELD_OUT_SOURCE`), and the
+    held-out source by family of classes."""
+    rows = {}
+    for path, name, source, family in real_sets.non_digits():
+        held_out = source == real_sets.HELD_OUT_SOURCE
+        keys = [f"{source} ({'held out' if held_out else 'trained on'})"] + ([f"{source}: {family}"] if held_out else [])
+        outcome = judge("real non-digit", predictor.predict_image(path), None)
+        for key in keys:
+            row = rows.setdefault(key, {"count": 0, "outcomes": Counter()})
+            row["count"] += 1
+            row["outcomes"][outcome] += 1
+    for key, row in rows.items():
+        row["outcomes"] = dict(row["outcomes"])
+        print(f"real non-digits, {key}: {row['outcomes']}", file=sys.stderr)
+    return rows
+
+
 def share(row, outcome):
     return row["outcomes"].get(outcome, 0) / row["count"]
 
@@ -235,6 +273,13 @@ def table(results):
     lines.append(f"| real photos of things, no digit (scikit-image's and scikit-learn's samples, whole and cropped) | {photos['count']:,} | "
                  f"**{100 * share(photos, 'flagged'):.1f} %** flagged; {100 * share(photos, 'confident'):.1f} % read as a confident digit | "
                  f"≥{100 * TARGETS['not a digit']:.0f} % flagged |")
+    for kind, row in results.get("real photos", {}).items():
+        lines.append(f"| real-photos: {kind}s of single digits (28 repositories, other people's) | {row['count']:,} | "
+                     f"**{100 * share(row, 'read'):.1f} %** read right and confidently; {100 * share(row, 'uncertain'):.1f} % uncertain, "
+                     f"{100 * share(row, 'wrong'):.1f} % wrong | ≥99 % |")
+    for key, row in results.get("real non-digits", {}).items():
+        lines.append(f"| real-non-digits: {key} | {row['count']:,} | **{100 * share(row, 'flagged'):.1f} %** flagged; "
+                     f"{100 * share(row, 'confident'):.1f} % read as a confident digit | ≥{100 * TARGETS['not a digit']:.0f} % flagged |")
     hwd = results["hwd-1000"]
     lines.append(f"| hwd-1000 (real drawings, one person) | {hwd['count']:,} | **{100 * share(hwd, 'read'):.1f} %** read right and confidently; "
                  f"{100 * share(hwd, 'uncertain'):.1f} % uncertain, {100 * share(hwd, 'wrong'):.1f} % wrong | ≥{100 * TARGETS['hwd-1000']:.1f} % |")
@@ -260,8 +305,13 @@ def main():
     parser.add_argument("--count", type=int, default=100, help="generated pictures per digit category (default: 100)")
     parser.add_argument("--non-digits", type=int, default=NON_DIGITS, help=f"generated non-digits (default: {NON_DIGITS})")
     parser.add_argument("--no-readme", dest="readme", action="store_false", help="do not rewrite the README table")
+    parser.add_argument("--real-only", action="store_true", help="only the real sets of ../shared/data (real-photos, real-non-digits); "
+                        "printed, nothing written")
     args = parser.parse_args()
     predictor = Predictor()
+    if args.real_only:
+        print(json.dumps({"real photos": real_photos_rows(predictor), "real non-digits": real_non_digit_rows(predictor)}, indent=2))
+        return
     categories = {}
     for name in CATEGORIES:
         count = args.non_digits if name == "not a digit" else args.count
@@ -270,6 +320,8 @@ def main():
     results = {
         "categories": categories,
         "photos of things": photos_row(predictor),
+        "real photos": real_photos_rows(predictor),
+        "real non-digits": real_non_digit_rows(predictor),
         "hwd-1000": hwd_row(predictor),
         "hwd-1000 in conditions": hwd_conditions_rows(predictor),
         "mnist": mnist_row(predictor),
