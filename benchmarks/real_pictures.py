@@ -274,7 +274,8 @@ def table(results):
                  f"**{100 * share(photos, 'flagged'):.1f} %** flagged; {100 * share(photos, 'confident'):.1f} % read as a confident digit | "
                  f"≥{100 * TARGETS['not a digit']:.0f} % flagged |")
     for kind, row in results.get("real photos", {}).items():
-        lines.append(f"| real-photos: {kind}s of single digits (28 repositories, other people's) | {row['count']:,} | "
+        what = {"photo": "phone photos", "canvas": "canvas drawings"}.get(kind, kind)
+        lines.append(f"| real-photos: {what} of single digits (28 repositories, other people's) | {row['count']:,} | "
                      f"**{100 * share(row, 'read'):.1f} %** read right and confidently; {100 * share(row, 'uncertain'):.1f} % uncertain, "
                      f"{100 * share(row, 'wrong'):.1f} % wrong | ≥99 % |")
     for key, row in results.get("real non-digits", {}).items():
