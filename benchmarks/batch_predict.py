@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
+from common import ROOT, current_commit, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 from drawn_digits import digit_strokes, maybe_jpeg, render_digit  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "batch_predict.json"
@@ -146,7 +146,7 @@ def main():
     args = parser.parse_args()
     if args.only_large:
         return measure_large_only(args)
-    results = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d")}
+    results = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"), "commit": current_commit()}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         small = scratch / "small"
@@ -289,7 +289,7 @@ def table(r):
             f"peak {r['small_ray']['peak_mb']:,.0f} MB (Ray's own processes included) | |",
             f"| Ray rows = local rows (same 10,000 inputs) | {'identical, byte for byte' if r['ray_rows_identical'] else 'DIFFERENT'} | identical |",
         ]
-    lines += ["", f"Measured {r['date']} on {r['machine']} with `python benchmarks/batch_predict.py`; the machine is "
+    lines += ["", f"Measured {r['date']} at commit {r['commit']} on {r['machine']} with `python benchmarks/batch_predict.py`; the machine is "
               "shared, so each row is the best of its runs, all run one after the other in the same session."]
     if "large_date" in r:
         lines.append(f"The 1200×900 rows were measured again at {r['large_date']} (`--only-large`), after later speed-ups.")

@@ -24,6 +24,13 @@ def machine_description() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def current_commit() -> str:
+    """The short commit measured, said to be dirty when src/ has uncommitted changes."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return done.stdout.strip() + (" (with uncommitted changes to src/)" if dirty else "")
+
+
 def write_results(path, results):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

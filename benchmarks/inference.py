@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
+from common import current_commit, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 from drawn_digits import digit_strokes, drawn_set, render_number  # noqa: E402
 from stress_pictures import drawn_on  # noqa: E402
 
@@ -109,6 +109,7 @@ def main():
         "mnist_test_accuracy": mnist_accuracy,
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
+        "commit": current_commit(),
         "command": "python benchmarks/inference.py",
     }
     write_results(RESULTS, results)
@@ -126,7 +127,7 @@ def main():
         f"| drawn numbers of 2-5 digits (`--multi`), 200 | {100 * results['drawn_numbers']['read_exactly']:.1f} % read exactly |",
         f"| MNIST test set through the ONNX predictor | {100 * mnist_accuracy:.2f} % |",
         "",
-        f"Measured {results['measured']} on {results['machine']} with `python benchmarks/inference.py`.",
+        f"Measured {results['measured']} at commit {results['commit']} on {results['machine']} with `python benchmarks/inference.py`.",
     ])
     update_readme_section("inference", text)
     print(json.dumps(results, indent=2))

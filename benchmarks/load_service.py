@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_description, run_main, update_readme_section, write_results  # noqa: E402
+from common import current_commit, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load_service.json"
 TIME_LIMIT_SECONDS = 120
@@ -140,6 +140,7 @@ def main():
         "command": command,
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
+        "commit": current_commit(),
     }
     write_results(RESULTS, results)
     lines = [
@@ -156,7 +157,7 @@ def main():
         f"Single-digit predictions as the page sends them (its drawing as a 112×112 PNG in base64 JSON), from a second "
         f"process on 127.0.0.1 over keep-alive connections, against `digitrec serve --workers {args.workers}` (up in "
         f"{startup:.1f} s). Target: ≥300 requests/s with p99 ≤50 ms and no errors. The load generator shares the "
-        f"machine's 2 cores with the server. Measured {results['measured']} on {results['machine']} with `{command}`.",
+        f"machine's 2 cores with the server. Measured {results['measured']} at commit {results['commit']} on {results['machine']} with `{command}`.",
     ]
     update_readme_section("load-service", "\n".join(lines))
 

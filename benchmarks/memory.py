@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
+from common import ROOT, current_commit, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
 UPLOADS_AT_ONCE = 8
@@ -119,12 +119,6 @@ def serve_peak(data: bytes) -> dict:
         server.wait(timeout=30)
 
 
-def commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return done.stdout.strip() + (" (with uncommitted changes to src/)" if dirty else "")
-
-
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--predict-peak":  # one predict, in a process of its own
         print(predict_peak(sys.argv[2]))
@@ -142,7 +136,7 @@ def main():
             print(f"{name}: {len(data) / 1024:.0f} KB, predict peak {float(measured.stdout):.0f} MB; serve x{UPLOADS_AT_ONCE}: "
                   f"peak {served['peak_mb']} MB (idle {served['idle_mb']} MB), answers {served['statuses']}", flush=True)
     results = {"command": "python benchmarks/memory.py", "machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
-               "commit": commit(), "load": os.getloadavg()[0], "rows": rows}
+               "commit": current_commit(), "load": os.getloadavg()[0], "rows": rows}
     write_results(RESULTS, results)
     lines = [f"`{results['command']}` on {results['machine']}, {results['date']}, commit {results['commit']} "
              f"(load average {results['load']:.1f}):", "",

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine_description, run_main, update_readme_section, write_results  # noqa: E402
+from common import ROOT, current_commit, machine_description, run_main, update_readme_section, write_results  # noqa: E402
 import real_sets  # noqa: E402
 from photos import photo_set  # noqa: E402
 from stress_pictures import CATEGORIES, category_set  # noqa: E402
@@ -297,7 +297,7 @@ def table(results):
               "| hwd-1000 digits | count | read right and confidently | uncertain | wrong |", "| --- | --- | --- | --- | --- |"]
     for condition, row in results["hwd-1000 in conditions"].items():
         lines.append(f"| {condition} | {row['count']} | **{100 * share(row, 'read'):.0f} %** | {100 * share(row, 'uncertain'):.0f} % | {100 * share(row, 'wrong'):.0f} % |")
-    lines += ["", f"Measured {results['measured']} on {results['machine']} with `{results['command']}`."]
+    lines += ["", f"Measured {results['measured']} at commit {results['commit']} on {results['machine']} with `{results['command']}`."]
     return "\n".join(lines)
 
 
@@ -330,6 +330,7 @@ def main():
         "mnist plotted dark on light": plotted_row(predictor, dark_on_light=True),
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
+        "commit": current_commit(),
         "command": "python benchmarks/real_pictures.py" + (f" --count {args.count}" if args.count != 100 else ""),
     }
     write_results(RESULTS, results)

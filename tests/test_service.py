@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from digitrec.service import ServeConfig, create_app
 from images import png_with_header
-from servers import free_port, serve_command
+from servers import free_port, serve_command, served
 
 
 def png(draw, size=(280, 280)):
@@ -315,14 +315,8 @@ def test_json_flags_are_strict_and_hostile_json_is_422(client):
 @pytest.fixture(scope="module")
 def guarded_server():
     """`digitrec serve` with short timeouts, one prediction slot and three connections."""
-    port = free_port()
-    server = subprocess.Popen(serve_command("--port", str(port), "--header-timeout", "1", "--body-timeout", "1",
-                                            "--max-in-flight", "1", "--max-connections", "3"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert server.stdout.readline().startswith("digitrec: serving on")
-    yield port
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=30)
+    with served("--header-timeout", "1", "--body-timeout", "1", "--max-in-flight", "1", "--max-connections", "3") as port:
+        yield port
 
 
 def raw_answer(connection, timeout=10):
@@ -472,11 +466,8 @@ def test_one_client_holding_many_connections_does_not_lock_out_another(tmp_path)
     health checks still get 200, and the first address's new connections get a 503 of their own."""
     import http.client
 
-    port = free_port()
-    server = subprocess.Popen(serve_command("--port", str(port), host="0.0.0.0"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     held = []
-    try:
-        assert server.stdout.readline().startswith("digitrec: serving on")
+    with served(host="0.0.0.0") as port:
 
         def opened():
             connection = socket.socket()
@@ -484,26 +475,25 @@ def test_one_client_holding_many_connections_does_not_lock_out_another(tmp_path)
             connection.connect_ex(("127.0.0.1", port))
             return connection
 
-        held = [opened() for _ in range(1100)]
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:  # reopen every connection the server answers or closes
-            for connection in poll_readable(held):
-                held.remove(connection)
+        try:
+            held = [opened() for _ in range(1100)]
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # reopen every connection the server answers or closes
+                for connection in poll_readable(held):
+                    held.remove(connection)
+                    connection.close()
+                    held.append(opened())
+            for _ in range(5):
+                other = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
+                other.request("GET", "/api/health")
+                assert other.getresponse().status == 200
+                other.close()
+            with socket.create_connection(("127.0.0.1", port)) as extra:
+                status, message = status_and_error(raw_answer(extra))
+            assert status == 503 and message == "busy: 250 connections already open from 127.0.0.1, close some and try again"
+        finally:
+            for connection in held:
                 connection.close()
-                held.append(opened())
-        for _ in range(5):
-            other = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
-            other.request("GET", "/api/health")
-            assert other.getresponse().status == 200
-            other.close()
-        with socket.create_connection(("127.0.0.1", port)) as extra:
-            status, message = status_and_error(raw_answer(extra))
-        assert status == 503 and message == "busy: 250 connections already open from 127.0.0.1, close some and try again"
-    finally:
-        for connection in held:
-            connection.close()
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def poll_readable(connections):
@@ -526,11 +516,7 @@ def test_pictures_are_admitted_by_their_decoded_bytes(tmp_path):
     from images import sixteen_bit_png
 
     big = sixteen_bit_png()
-    port = free_port()
-    server = subprocess.Popen(serve_command("--port", str(port), "--max-decoded-mib", "100"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().startswith("digitrec: serving on")
+    with served("--max-decoded-mib", "100") as port:
 
         def post(_):
             request = urllib.request.Request(f"http://127.0.0.1:{port}/api/predict", data=big, headers={"Content-Type": "image/png"})
@@ -549,9 +535,6 @@ def test_pictures_are_admitted_by_their_decoded_bytes(tmp_path):
         assert all(message.startswith("busy: 93 MiB of pictures already being read (at most 100 MiB at once)") and retry == "1"
                    for message, retry in busy)
         assert post(0)[0] == 200  # once they are read, the budget is free again
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 @pytest.mark.parametrize("name, content", [("model_card.json", b'{"name": "broken'), ("config.json", b"[]")])

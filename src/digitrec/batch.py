@@ -531,14 +531,16 @@ class ResultFile:
             raise DigitrecError(f"{self.path}: no such folder {self.path.parent}")
         self.lock = take_lock(self.path, "--output")
         try:
-            self.open(resume, inputs)
+            self.start(resume, inputs)
         except BaseException:
             self.lock.unlink(missing_ok=True)
             raise
         self.writer = csv.writer(self.handle, lineterminator="\n")
         self.last_flush = time.monotonic()
 
-    def open(self, resume, inputs):
+    def start(self, resume, inputs):
+        """Open the file for writing: a new one with its header, or with `resume` the old one, checked
+        against `inputs` and cut back to before its last input."""
         self.done, self.failures, self.rows = DoneKeys([]), 0, 0
         keep = resume and self.path.is_file() and self.path.stat().st_size > 0
         self.created = not self.path.exists()

@@ -367,7 +367,8 @@ def command_export(args):
 
 
 def command_serve(args):
-    from .service import ServeConfig, serve
+    from .config import ServeConfig
+    from .service import serve
 
     config = ServeConfig(model=args.model, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
                          max_in_flight=args.max_in_flight, threshold=args.threshold, header_timeout=args.header_timeout,
@@ -771,7 +772,7 @@ def build_parser():
     predict.add_argument("--ray-address", help="Ray cluster to join with --engine ray (default: $RAY_ADDRESS, else a local Ray)")
     predict.set_defaults(run=command_predict)
 
-    from .service import ServeConfig
+    from .config import ServeConfig
 
     defaults = ServeConfig()  # each default declared once, in the config the library uses
     serve = commands.add_parser("serve", help="the drawing page and the HTTP API (ONNX inference)")

@@ -4,6 +4,7 @@ import dataclasses
 from typing import Optional
 
 from .errors import DigitrecError
+from .inference import DEFAULT_THRESHOLD
 from .models import Augmentation, Recipe, get_spec
 
 RECIPE_FIELDS = tuple(field.name for field in dataclasses.fields(Recipe))
@@ -51,3 +52,21 @@ class TrainConfig:
             values["augmentation"] = Augmentation(**values["augmentation"])
         recipe = Recipe(**{key: values.pop(key) for key in RECIPE_FIELDS if key in values})
         return cls(recipe=recipe, **values)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeConfig:
+    """How `digitrec serve` runs; every field is a command-line flag."""
+
+    model: Optional[str] = None  # .onnx file or run folder; None: the model shipped in the package
+    host: str = "127.0.0.1"  # loopback only unless asked: this is a demo server, not a hardened one
+    port: int = 8000
+    max_body_bytes: int = 4 * 1024 * 1024  # a phone photo fits; larger bodies get 413
+    max_in_flight: int = 32  # predictions computing or queued at once; more get 503 at once
+    threshold: float = DEFAULT_THRESHOLD  # below this confidence an answer is "uncertain"
+    header_timeout: float = 10.0  # seconds for a request's headers to arrive, else 408
+    body_timeout: float = 30.0  # seconds for a prediction's body to arrive, else 408 (no slot held meanwhile)
+    max_header_bytes: int = 64 * 1024  # larger request headers get 431
+    max_connections: int = 1000  # connections open at once per process; more get 503
+    max_client_connections: Optional[int] = None  # of those, from one client address (None: `client_share`)
+    max_decoded_bytes: int = 256 * 2**20  # pictures' decoded bytes being read at once per process; more get 503

@@ -33,9 +33,8 @@ def is_run(folder) -> bool:
 def read(folder, name, default=None):
     """A run's JSON file (CONFIG, HISTORY or METRICS) as a dict, or `default` when it is absent;
     a damaged one (not JSON, not an object) is a one-line error naming it (`files.read_json`)."""
-    from .files import read_json
-
     from .errors import DigitrecError
+    from .files import read_json
 
     path = Path(folder) / name
     if not path.is_file():

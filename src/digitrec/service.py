@@ -16,7 +16,6 @@ import base64
 import binascii
 import collections
 import contextlib
-import dataclasses
 import json
 import time
 from importlib import resources
@@ -24,25 +23,8 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import DigitrecError
-from .inference import DEFAULT_THRESHOLD, Predictor, model_card
-
-
-@dataclasses.dataclass(frozen=True)
-class ServeConfig:
-    """How `digitrec serve` runs; every field is a command-line flag."""
-
-    model: Optional[str] = None  # .onnx file or run folder; None: the model shipped in the package
-    host: str = "127.0.0.1"  # loopback only unless asked: this is a demo server, not a hardened one
-    port: int = 8000
-    max_body_bytes: int = 4 * 1024 * 1024  # a phone photo fits; larger bodies get 413
-    max_in_flight: int = 32  # predictions computing or queued at once; more get 503 at once
-    threshold: float = DEFAULT_THRESHOLD  # below this confidence an answer is "uncertain"
-    header_timeout: float = 10.0  # seconds for a request's headers to arrive, else 408
-    body_timeout: float = 30.0  # seconds for a prediction's body to arrive, else 408 (no slot held meanwhile)
-    max_header_bytes: int = 64 * 1024  # larger request headers get 431
-    max_connections: int = 1000  # connections open at once per process; more get 503
-    max_client_connections: Optional[int] = None  # of those, from one client address (None: `client_share`)
-    max_decoded_bytes: int = 256 * 2**20  # pictures' decoded bytes being read at once per process; more get 503
+from .config import ServeConfig  # noqa: F401  (here too: `service.ServeConfig` is what callers know)
+from .inference import Predictor, model_card
 
 
 class BodyTooLarge(Exception):
