@@ -8,9 +8,10 @@ pictures (through `imaging.read`), for MNIST-style arrays (IDX, Kaggle CSV) and 
   by side that each look like a digit;
 - "not a digit": the shipped detector (`pretrained/detector.onnx`, see its card and
   `scripts/build_detector.py`) scores what the model saw below its threshold. Softmax scores
-  alone call a letter A a 4 at 99.98 %; the detector was trained on letters, symbols, scribbles,
-  frames, noise, blots and touching digits against MNIST and drawn digits, and keeps 99.8 % of
-  held-out digits;
+  alone call a letter A a 4 at 99.98 %; the detector was trained on real letters, symbols and
+  doodles (`../shared/data/real-non-digits`, Omniglot held out) and generated letters, symbols,
+  scribbles, frames, noise, blots and touching digits against MNIST and drawn digits, and keeps
+  99.7 % of held-out digits;
 - "low confidence": the top probability is below `threshold` (default 0.80);
 - the picture the model saw does not look like a handwritten digit by MNIST's own statistics:
   its ink (pixels above 127) covers less than 3 % or more than 35 % of the 28x28, which only 24
