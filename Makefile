@@ -12,7 +12,7 @@ export DIGITREC_DATA_DIR
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test bench pretrained detector venv clean browser
+.PHONY: demo test bench pretrained detector segmenter venv clean browser
 
 venv: $(STAMP)
 
@@ -58,6 +58,12 @@ pretrained: $(STAMP)
 # training pictures, trains it, exports src/digitrec/pretrained/detector.onnx and its card.
 detector: $(STAMP)
 	$(BIN)/python scripts/build_detector.py
+
+# The reader's learned stage (about 35 minutes here): draws its training pictures twice, with and
+# without their handwriting, trains the small U-Net, exports src/digitrec/pretrained/segmenter.onnx
+# and its card.
+segmenter: $(STAMP)
+	$(BIN)/python scripts/build_segmenter.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

@@ -27,6 +27,7 @@ from stress_pictures import drawn_on  # noqa: E402
 from digitrec import imaging  # noqa: E402
 from digitrec.data import load_mnist  # noqa: E402
 from digitrec.inference import OnnxModel, Predictor, pretrained_model_path  # noqa: E402
+from digitrec.reading import learned  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "inference.json"
 DRAWN_COUNT = 1000
@@ -83,7 +84,18 @@ def main():
         "photo_4000x3000": timed(lambda: imaging.read(big_photo), 30),
     }
 
+    learned.read(page_canvas)  # the segmenter's session made before timing
+    learned_reading = {
+        "canvas_112": timed(lambda: learned.read(page_canvas), 1000),
+        "picture_1000x800": timed(lambda: learned.read(photo), 100),
+        "photo_4000x3000": timed(lambda: learned.read(big_photo), 30),
+    }
     predictor = Predictor()
+    learned_predictor = Predictor(reader="learned")
+    predict_canvas = {
+        "rules": timed(lambda: predictor.predict_image(page_canvas), 1000),
+        "learned": timed(lambda: learned_predictor.predict_image(page_canvas), 1000),
+    }
     answers = [(predictor.predict_image(image), digit) for image, digit in drawn_set(DRAWN_COUNT)]
     drawn_correct = sum(p.found and p.digits[0].digit == digit for p, digit in answers)
     confident = [(p, d) for p, d in answers if p.found and not p.uncertain]
@@ -99,6 +111,8 @@ def main():
         "onnx_one_image": onnx_one,
         "onnx_batch_images_per_second": batch_rate,
         "preprocessing": preprocessing,
+        "learned_reading": learned_reading,
+        "predict_image_canvas_112": predict_canvas,
         "drawn_digits": {
             "count": DRAWN_COUNT,
             "accuracy": drawn_correct / DRAWN_COUNT,
@@ -123,6 +137,12 @@ def main():
         f"| preprocessing the page's 112×112 canvas (target ≤1 ms) | {preprocessing['canvas_112']['median_ms']:.2f} ms median, {preprocessing['canvas_112']['p99_ms']:.2f} ms p99 |",
         f"| preprocessing a 280×280 canvas / a 1000×800 picture | {preprocessing['canvas_280']['median_ms']:.1f} ms / {preprocessing['picture_1000x800']['median_ms']:.1f} ms median |",
         f"| preprocessing a 4000×3000 photo, decoded (target ≤60 ms) | {preprocessing['photo_4000x3000']['median_ms']:.1f} ms median |",
+        f"| the learned reader (`reading.learned.read`, 1 thread): the 112×112 canvas / a 1000×800 picture / a 4000×3000 photo | "
+        f"{learned_reading['canvas_112']['median_ms']:.2f} ms / {learned_reading['picture_1000x800']['median_ms']:.1f} ms / "
+        f"{learned_reading['photo_4000x3000']['median_ms']:.1f} ms median |",
+        f"| whole `Predictor().predict_image` of the 112×112 canvas (model and detector included; target ≤3× the model's one image) | "
+        f"rules {predict_canvas['rules']['median_ms']:.2f} ms, learned reader {predict_canvas['learned']['median_ms']:.2f} ms median "
+        f"({predict_canvas['rules']['median_ms'] / onnx_one['median_ms']:.0f}× and {predict_canvas['learned']['median_ms'] / onnx_one['median_ms']:.0f}× the model) |",
         f"| drawn digits (not MNIST), {DRAWN_COUNT:,} | **{100 * drawn['accuracy']:.1f} %** correct; {100 * drawn['answered_confidently']:.1f} % answered confidently, of which {100 * drawn['accuracy_when_confident']:.1f} % correct |",
         f"| drawn numbers of 2-5 digits (`--multi`), 200 | {100 * results['drawn_numbers']['read_exactly']:.1f} % read exactly |",
         f"| MNIST test set through the ONNX predictor | {100 * mnist_accuracy:.2f} % |",

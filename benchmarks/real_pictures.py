@@ -7,8 +7,9 @@ MNIST test set, as pixels and as the tutorials plot it (nine white-on-black pane
 conditions are also measured with real handwriting rather than our own stroke skeletons. A digit counts as read when the answer is right and not uncertain; a non-digit
 counts as flagged when the answer is "no digit found" or uncertain.
 
-    python benchmarks/real_pictures.py                 # about 3 minutes here; writes the README tables
+    python benchmarks/real_pictures.py                 # both readers side by side, about 30 minutes here; writes the README table
     python benchmarks/real_pictures.py --count 50      # fewer generated pictures per category
+    python benchmarks/real_pictures.py --real-only --reader learned   # the real sets alone, printed
 """
 
 import argparse
@@ -175,6 +176,22 @@ def mnist_row(predictor):
     return {"count": len(y_test), "outcomes": dict(outcomes), "accuracy": accuracy, "flagged_not_a_digit": flagged_not_digit}
 
 
+def mnist_pictures_row(predictor):
+    """MNIST test digits as 28x28 PNG pictures, read through the reader (`predict_image`), not
+    handed to the model as pixels: the reader's own path."""
+    import io
+
+    _, (x_test, y_test) = load_mnist()
+    outcomes, right = Counter(), 0
+    for image, label in zip(x_test, y_test):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "PNG")
+        prediction = predictor.predict_image(buffer.getvalue())
+        outcomes[judge("mnist", prediction, str(label))] += 1
+        right += bool(prediction.digits) and prediction.digits[0].digit == label
+    return {"count": len(y_test), "outcomes": dict(outcomes), "accuracy": right / len(y_test)}
+
+
 def dark_on_light_figure(images, labels):
     """Nine images as `plt.imshow(x, cmap="binary")` draws them: black digits on white, each in
     its axes with tick marks and numbers, its label as a title."""
@@ -211,11 +228,13 @@ def plotted_row(predictor, figures=100, dark_on_light=False):
 
 
 def real_photos_rows(predictor):
-    """`../shared/data/real-photos` by kind (phone photos, canvas drawings): read right and
-    confidently, uncertain, or wrong. Nothing is trained or tuned on it (`real_sets.py`)."""
+    """`../shared/data/real-photos` by kind (phone photos, canvas drawings) and half of its sources
+    (`real_sets.photo_half`: tune, held out): read right and confidently, uncertain, or wrong."""
     rows = {}
-    for path, label, kind, source in real_sets.photos():
-        row = rows.setdefault(kind, {"count": 0, "outcomes": Counter(), "examples": []})
+    photos = real_sets.photos()
+    sources = [source for *_, source in photos]
+    for path, label, kind, source in photos:
+        row = rows.setdefault(f"{kind} ({real_sets.photo_half(source, sources)})", {"count": 0, "outcomes": Counter(), "examples": []})
         prediction = predictor.predict_image(path)
         outcome = judge("real photo", prediction, str(label))
         row["count"] += 1
@@ -251,8 +270,9 @@ def share(row, outcome):
     return row["outcomes"].get(outcome, 0) / row["count"]
 
 
-def table(results):
-    lines = ["| pictures | count | result | target |", "| --- | --- | --- | --- |"]
+def rows_of(results):
+    """(pictures, count, result, target) for each row of one reader's results."""
+    lines = []
     for name, row in results["categories"].items():
         if name == "not a digit":
             by_detector = row["reasons"].get(NOT_A_DIGIT, 0) / row["count"]
@@ -268,57 +288,65 @@ def table(results):
         else:
             text = f"**{100 * share(row, 'read'):.1f} %** read right and confidently; {100 * share(row, 'uncertain'):.1f} % uncertain, {100 * share(row, 'wrong'):.1f} % wrong"
             target = f"≥{100 * TARGETS['digits']:.0f} %"
-        lines.append(f"| {name} | {row['count']:,} | {text} | {target} |")
+        lines.append((name, row["count"], text, target))
     photos = results["photos of things"]
-    lines.append(f"| real photos of things, no digit (scikit-image's and scikit-learn's samples, whole and cropped) | {photos['count']:,} | "
-                 f"**{100 * share(photos, 'flagged'):.1f} %** flagged; {100 * share(photos, 'confident'):.1f} % read as a confident digit | "
-                 f"≥{100 * TARGETS['not a digit']:.0f} % flagged |")
-    for kind, row in results.get("real photos", {}).items():
+    lines.append(("real photos of things, no digit (scikit-image's and scikit-learn's samples, whole and cropped)", photos["count"],
+                  f"**{100 * share(photos, 'flagged'):.1f} %** flagged; {100 * share(photos, 'confident'):.1f} % read as a confident digit",
+                  f"≥{100 * TARGETS['not a digit']:.0f} % flagged"))
+    for key, row in results.get("real photos", {}).items():
+        kind, half = key.split(" (")
         what = {"photo": "phone photos", "canvas": "canvas drawings"}.get(kind, kind)
-        lines.append(f"| real-photos: {what} of single digits (28 repositories, other people's) | {row['count']:,} | "
-                     f"**{100 * share(row, 'read'):.1f} %** read right and confidently; {100 * share(row, 'uncertain'):.1f} % uncertain, "
-                     f"{100 * share(row, 'wrong'):.1f} % wrong | ≥99 % |")
+        lines.append((f"real-photos: {what} of single digits, sources {half[:-1]} (other people's)", row["count"],
+                      f"**{100 * share(row, 'read'):.1f} %** read; {100 * share(row, 'uncertain'):.1f} % uncertain, {100 * share(row, 'wrong'):.1f} % wrong",
+                      "≥99 %, ≤0.5 % wrong"))
     for key, row in results.get("real non-digits", {}).items():
-        lines.append(f"| real-non-digits: {key} | {row['count']:,} | **{100 * share(row, 'flagged'):.1f} %** flagged; "
-                     f"{100 * share(row, 'confident'):.1f} % read as a confident digit | ≥{100 * TARGETS['not a digit']:.0f} % flagged |")
+        lines.append((f"real-non-digits: {key}", row["count"], f"**{100 * share(row, 'flagged'):.1f} %** flagged; "
+                      f"{100 * share(row, 'confident'):.1f} % a confident digit", f"≥{100 * TARGETS['not a digit']:.0f} % flagged"))
     hwd = results["hwd-1000"]
-    lines.append(f"| hwd-1000 (real drawings, one person) | {hwd['count']:,} | **{100 * share(hwd, 'read'):.1f} %** read right and confidently; "
-                 f"{100 * share(hwd, 'uncertain'):.1f} % uncertain, {100 * share(hwd, 'wrong'):.1f} % wrong | ≥{100 * TARGETS['hwd-1000']:.1f} % |")
+    lines.append(("hwd-1000 (real drawings, one person)", hwd["count"], f"**{100 * share(hwd, 'read'):.1f} %** read; "
+                  f"{100 * share(hwd, 'uncertain'):.1f} % uncertain, {100 * share(hwd, 'wrong'):.1f} % wrong", f"≥{100 * TARGETS['hwd-1000']:.1f} %"))
     mnist = results["mnist"]
-    lines.append(f"| MNIST test set | {mnist['count']:,} | {100 * mnist['accuracy']:.2f} % correct; {100 * share(mnist, 'read'):.1f} % right and confident, "
-                 f"{mnist['flagged_not_a_digit']} flagged \"not a digit\" | ≥99.6 % correct |")
+    lines.append(("MNIST test set, pixels to the model", mnist["count"], f"{100 * mnist['accuracy']:.2f} % correct; "
+                  f"{mnist['flagged_not_a_digit']} flagged \"not a digit\"", "≥99.6 % correct"))
+    pictures = results["mnist pictures"]
+    lines.append(("MNIST test set as 28x28 PNG pictures, through the reader", pictures["count"],
+                  f"**{100 * pictures['accuracy']:.2f} %** correct; {100 * share(pictures, 'read'):.1f} % right and confident", "≥99.6 % correct"))
     for key, what in (("mnist plotted", "plotted in 3×3 figures (`digitrec data show`'s)"),
                       ("mnist plotted dark on light", "plotted black on white in 3×3 axes with ticks (`cmap=\"binary\"`)")):
         plotted = results[key]
-        lines.append(f"| MNIST test images {what}, `--multi` | {plotted['count']:,} | "
-                     f"**{100 * share(plotted, 'read'):.1f} %** read right and confidently; {100 * share(plotted, 'uncertain'):.1f} % uncertain, "
-                     f"{100 * share(plotted, 'wrong'):.1f} % wrong, {100 * share(plotted, 'missed'):.1f} % in figures not read whole | ≥{100 * TARGETS['digits']:.0f} % |")
-    lines += ["", "The same conditions with real handwriting instead of our stroke skeletons: hwd-1000 digits (every 5th) placed into them:", "",
-              "| hwd-1000 digits | count | read right and confidently | uncertain | wrong |", "| --- | --- | --- | --- | --- |"]
+        lines.append((f"MNIST test images {what}, `--multi`", plotted["count"],
+                      f"**{100 * share(plotted, 'read'):.1f} %** read; {100 * share(plotted, 'uncertain'):.1f} % uncertain, "
+                      f"{100 * share(plotted, 'wrong'):.1f} % wrong, {100 * share(plotted, 'missed'):.1f} % in figures not read whole",
+                      f"≥{100 * TARGETS['digits']:.0f} %"))
     for condition, row in results["hwd-1000 in conditions"].items():
-        lines.append(f"| {condition} | {row['count']} | **{100 * share(row, 'read'):.0f} %** | {100 * share(row, 'uncertain'):.0f} % | {100 * share(row, 'wrong'):.0f} % |")
+        lines.append((f"hwd-1000 digits (every 5th), {condition}", row["count"],
+                      f"**{100 * share(row, 'read'):.0f} %** read; {100 * share(row, 'uncertain'):.0f} % uncertain, {100 * share(row, 'wrong'):.0f} % wrong",
+                      f"≥{100 * TARGETS['digits']:.0f} %"))
+    return lines
+
+
+def table(results):
+    """One row per set of pictures, one column per reader (`imaging.read`'s rules, the learned
+    stage of `reading.learned`), side by side."""
+    readers = list(results["readers"])
+    lines = ["| pictures | count | " + " | ".join(f"{reader} reader" for reader in readers) + " | target |",
+             "| --- | --- | " + "--- | " * len(readers) + "--- |"]
+    columns = [rows_of(results["readers"][reader]) for reader in readers]
+    for row in zip(*columns):
+        name, count, _, target = row[0]
+        lines.append(f"| {name} | {count:,} | " + " | ".join(cell[2] for cell in row) + f" | {target} |")
     lines += ["", f"Measured {results['measured']} at commit {results['commit']} on {results['machine']} with `{results['command']}`."]
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=100, help="generated pictures per digit category (default: 100)")
-    parser.add_argument("--non-digits", type=int, default=NON_DIGITS, help=f"generated non-digits (default: {NON_DIGITS})")
-    parser.add_argument("--no-readme", dest="readme", action="store_false", help="do not rewrite the README table")
-    parser.add_argument("--real-only", action="store_true", help="only the real sets of ../shared/data (real-photos, real-non-digits); "
-                        "printed, nothing written")
-    args = parser.parse_args()
-    predictor = Predictor()
-    if args.real_only:
-        print(json.dumps({"real photos": real_photos_rows(predictor), "real non-digits": real_non_digit_rows(predictor)}, indent=2))
-        return
+def measure(predictor, args) -> dict:
+    """Every row for one reader."""
     categories = {}
     for name in CATEGORIES:
         count = args.non_digits if name == "not a digit" else args.count
         categories[name] = category_row(predictor, name, count)
-        print(f"{name}: {categories[name]['outcomes']}", file=sys.stderr)
-    results = {
+        print(f"{predictor.reader}: {name}: {categories[name]['outcomes']}", file=sys.stderr)
+    return {
         "categories": categories,
         "photos of things": photos_row(predictor),
         "real photos": real_photos_rows(predictor),
@@ -326,19 +354,40 @@ def main():
         "hwd-1000": hwd_row(predictor),
         "hwd-1000 in conditions": hwd_conditions_rows(predictor),
         "mnist": mnist_row(predictor),
+        "mnist pictures": mnist_pictures_row(predictor),
         "mnist plotted": plotted_row(predictor),
         "mnist plotted dark on light": plotted_row(predictor, dark_on_light=True),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=100, help="generated pictures per digit category (default: 100)")
+    parser.add_argument("--non-digits", type=int, default=NON_DIGITS, help=f"generated non-digits (default: {NON_DIGITS})")
+    parser.add_argument("--reader", choices=["rules", "learned", "both"], default="both", help="which reader reads the pictures (default: both, side by side)")
+    parser.add_argument("--no-readme", dest="readme", action="store_false", help="do not rewrite the README table")
+    parser.add_argument("--real-only", action="store_true", help="only the real sets of ../shared/data (real-photos, real-non-digits); "
+                        "printed, nothing written")
+    args = parser.parse_args()
+    readers = ["rules", "learned"] if args.reader == "both" else [args.reader]
+    if args.real_only:
+        for reader in readers:
+            predictor = Predictor(reader=reader)
+            print(json.dumps({reader: {"real photos": real_photos_rows(predictor), "real non-digits": real_non_digit_rows(predictor)}}, indent=2))
+        return
+    results = {
+        "readers": {reader: measure(Predictor(reader=reader), args) for reader in readers},
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
         "commit": current_commit(),
-        "command": "python benchmarks/real_pictures.py" + (f" --count {args.count}" if args.count != 100 else ""),
+        "command": "python benchmarks/real_pictures.py" + (f" --count {args.count}" if args.count != 100 else "")
+                   + (f" --reader {args.reader}" if args.reader != "both" else ""),
     }
     write_results(RESULTS, results)
     text = table(results)
     if args.readme:
         update_readme_section("real-pictures", text)
     print(text)
-    print(json.dumps({"hwd-1000": results["hwd-1000"]["examples"]}, indent=2), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
   `scripts/build_detector.py` trains on `TRAIN_SOURCES`; `HELD_OUT_SOURCE` (Omniglot: Latin and
   Greek letters and three other scripts, drawn by 20 people) is never trained on and is the
   judge of "not a digit" on real handwriting.
-- `real-photos` (235 phone photos and 91 canvas drawings of single digits, 28 repositories): a
-  judge only; nothing is trained or tuned on it.
+- `real-photos` (235 phone photos and 91 canvas drawings of single digits, 28 repositories):
+  nothing is trained on it. Its sources are split in two (`photo_half`): the learned reader's
+  settings were looked at on the "tune" half; the "held out" half is measured, never looked into.
 
 Only paths and labels here: reading them is the caller's business.
 """
@@ -52,6 +53,11 @@ def photos() -> list:
     """(path, label, kind, source) for each real picture of a digit (kind: photo or canvas)."""
     with open(PHOTOS / "labels.csv", newline="", encoding="utf-8") as handle:
         return [(PHOTOS / row["file"], int(row["label"]), row["kind"], row["source"]) for row in csv.DictReader(handle)]
+
+
+def photo_half(source: str, sources) -> str:
+    """"tune" or "held out": every second source of `sources` in alphabetical order is held out."""
+    return "held out" if sorted(set(sources)).index(source) % 2 else "tune"
 
 
 def available() -> bool:

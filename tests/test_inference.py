@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 
 from conftest import cli_in_fresh_python
 from digitrec import imaging
-from digitrec.inference import NOT_A_DIGIT, SEVERAL_DIGITS, Predictor, model_card, pretrained_model_path
+from digitrec.inference import NOT_A_DIGIT, READERS, SEVERAL_DIGITS, Predictor, model_card, pretrained_model_path
 from onnx_models import onnx_file
 from images import SHAPES, category_set, digit_strokes, draw_strokes, drawn_set, photo_set, render_number, unit_strokes
 
@@ -378,18 +378,22 @@ def real_sets_module():
     return real_sets
 
 
-def test_real_handwriting_that_is_no_digit_is_flagged(predictor, real_sets_module):
+@pytest.mark.parametrize("reader", READERS)
+def test_real_handwriting_that_is_no_digit_is_flagged(reader, real_sets_module):
     """Omniglot's letters and scripts, which the detector never trained on (every 4th picture):
-    `python benchmarks/real_pictures.py` measures all 606 (95.7 % flagged with this detector,
-    85.8 % with the one trained on generated non-digits alone)."""
+    `python benchmarks/real_pictures.py` measures all 606 with both readers (95.7 % flagged with
+    the rules and this detector, 85.8 % with the one trained on generated non-digits alone)."""
+    predictor = Predictor(reader=reader)
     sample = real_sets_module.non_digits([real_sets_module.HELD_OUT_SOURCE])[::4]
     flagged = [not p.found or p.uncertain for p in (predictor.predict_image(path) for path, _, _, _ in sample)]
     assert np.mean(flagged) >= 0.88, np.mean(flagged)
 
 
-def test_real_photos_and_drawings_of_digits_are_read(predictor, real_sets_module):
+@pytest.mark.parametrize("reader", READERS)
+def test_real_photos_and_drawings_of_digits_are_read(reader, real_sets_module):
     """Phone photos and canvas drawings of single digits from 28 repositories (every 3rd picture;
-    the benchmark reads all 326: 97 % of the photos and every drawing right and confident)."""
+    the benchmark reads all 326 with both readers)."""
+    predictor = Predictor(reader=reader)
     outcomes = []
     for path, label, kind, _ in real_sets_module.photos()[::3]:
         prediction = predictor.predict_image(path)

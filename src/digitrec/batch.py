@@ -237,8 +237,6 @@ def chunks(items: Iterable[Item], size=CHUNK_ITEMS, budget=CHUNK_BYTES) -> Itera
 def read_chunk(predictor, chunk: list, multi=False) -> list:
     """Predictions for a chunk of items, in order: every picture read, then every digit of the
     chunk scored in one batch. A file that cannot be read is a Prediction with its error."""
-    from .imaging import read
-
     results, pending = [None] * len(chunk), []  # pending: (index, reading or None, pixels, seconds)
     for index, item in enumerate(chunk):
         if item.error is not None:
@@ -248,7 +246,7 @@ def read_chunk(predictor, chunk: list, multi=False) -> list:
         else:
             started = time.perf_counter()
             try:
-                reading = read(item.path, multi=multi, name=item.key)
+                reading = predictor.read(item.path, multi=multi, name=item.key)
             except DigitrecError as error:
                 results[index] = Prediction(item.key, [], error=str(error))
                 continue

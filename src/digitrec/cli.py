@@ -542,7 +542,7 @@ def command_predict(args):
             raise DigitrecError(f"{args.submission}: --submission needs a Kaggle test.csv among the inputs")
     if "-" in args.inputs and len(args.inputs) > 1:
         raise DigitrecError("- (a picture on standard input) can only be given alone")
-    predictor = Predictor(args.model, threshold=args.threshold, top_k=args.top_k or 3)
+    predictor = Predictor(args.model, threshold=args.threshold, top_k=args.top_k or 3, reader=args.reader)
     output = ResultFile(args.output, resume=args.resume, overwrite=args.overwrite, inputs=args.inputs) if args.output else None
     kept = len(output.done) if output else 0
     failures = output.failures if output else 0
@@ -755,10 +755,14 @@ def build_parser():
     export.set_defaults(run=command_export)
 
     predict = commands.add_parser("predict", help="read digits in pictures, folders, a Kaggle CSV or an IDX file")
+    from .inference import READERS
+
     predict.add_argument("inputs", nargs="+", help="picture files, folders (searched recursively), list files (.txt: a path per line), Kaggle CSV, IDX files, or - (one picture on standard input)")
     predict.add_argument("--model", help="run folder, .keras or .onnx file (default: the shipped model)")
     predict.add_argument("--multi", action="store_true", help="read several digits per picture, left to right (default: one)")
     predict.add_argument("--threshold", type=float, default=0.8, help="confidence below which an answer is uncertain (default: 0.8)")
+    predict.add_argument("--reader", choices=READERS, default=READERS[0],
+                         help="how pictures are read: the rules of imaging.py, or the learned stage of reading/ (default: rules)")
     predict.add_argument("--json", action="store_true", help="print JSON (default: a table)")
     predict.add_argument("--top-k", type=positive_int, help="show the K likeliest digits for every answer (default: 3, shown only when uncertain)")
     predict.add_argument("--submission", help="write Kaggle's ImageId,Label CSV for a test.csv input to this file")

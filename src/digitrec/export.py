@@ -173,6 +173,66 @@ def keras_to_onnx(model):
     return onnx_model
 
 
+def convert_graph_layer(graph, layer, inputs):
+    """The ONNX node for one layer of a fully convolutional functional model, channels-first
+    throughout; its spatial sizes are left to the runtime ("same" padding as SAME_UPPER, which is
+    TensorFlow's: the odd pixel of padding goes at the end)."""
+    kind = type(layer).__name__
+    if kind == "Conv2D":
+        kernel, bias = (layer.get_weights() + [None])[:2]
+        pointwise = tuple(layer.kernel_size) == (1, 1)
+        if layer.data_format != "channels_last" or not (layer.padding == "same" or pointwise) or layer.groups != 1:
+            raise DigitrecError(f"layer {layer.name!r}: only channels-last, 'same', ungrouped Conv2D export in a graph")
+        node_inputs = [inputs[0], graph.constant("conv_kernel", kernel.transpose(3, 2, 0, 1))]
+        if bias is not None and layer.use_bias:
+            node_inputs.append(graph.constant("conv_bias", bias))
+        tensor = graph.node("Conv", node_inputs, kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
+                            dilations=list(layer.dilation_rate), auto_pad="SAME_UPPER")
+        name = activation_name(layer.activation)
+        return graph.node("Sigmoid", [tensor]) if name == "sigmoid" else apply_activation(graph, tensor, name, layer.name)
+    if kind == "MaxPooling2D" and layer.padding == "valid":
+        return graph.node("MaxPool", inputs, kernel_shape=list(layer.pool_size), strides=list(layer.strides))
+    if kind == "UpSampling2D" and layer.interpolation == "nearest":
+        scales = graph.constant("scales", np.array([1, 1, *layer.size], np.float32))
+        return graph.node("Resize", [inputs[0], "", scales], mode="nearest", nearest_mode="floor",
+                          coordinate_transformation_mode="asymmetric")
+    if kind == "Concatenate" and layer.axis in (-1, 3):
+        return graph.node("Concat", inputs, axis=1)
+    if kind == "Add":
+        return graph.node("Sum", inputs)
+    raise DigitrecError(f"layer {layer.name!r}: {kind} has no ONNX export in a graph here")
+
+
+def graph_to_onnx(model):
+    """An `onnx.ModelProto` computing the same function as the fully convolutional functional Keras
+    `model` (one input (batch, H, W, C) channels-last, any H and W; one output the same way):
+    Conv2D, MaxPooling2D, UpSampling2D, Concatenate and Add, transposed to channels-first once
+    after the input and back once before the output."""
+    from onnx import TensorProto, checker, helper
+
+    graph = GraphBuilder()
+    names = {id(model.inputs[0]): graph.node("Transpose", [INPUT_NAME], perm=[0, 3, 1, 2])}
+    for layer in model.operations:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        node = layer._inbound_nodes[0]
+        names[id(node.output_tensors[0])] = convert_graph_layer(graph, layer, [names[id(t)] for t in node.input_tensors])
+    output = graph.node("Transpose", [names[id(model.outputs[0])]], perm=[0, 2, 3, 1])
+    graph.nodes.append(helper.make_node("Identity", [output], ["output"], name="output"))
+    channels_in, channels_out = model.input_shape[-1], model.output_shape[-1]
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        model.name,
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", "height", "width", channels_in])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", "out_height", "out_width", channels_out])],
+        initializer=graph.initializers,
+    )
+    onnx_model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="digitrec")
+    onnx_model.ir_version = 8
+    checker.check_model(onnx_model)
+    return onnx_model
+
+
 def export_onnx(path, out_dir=None, overwrite=False) -> Path:
     """Write `model.onnx` for the model at `path` (run folder, .keras or model.json)."""
     from .saving import ONNX_FILE, load_model, model_folder, refuse_to_replace

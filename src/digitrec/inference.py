@@ -112,6 +112,9 @@ class OnnxModel:
         if not self.path.is_file():
             raise DigitrecError(f"{self.path}: no such ONNX model file")
         options = onnxruntime.SessionOptions()
+        # the models are small: between calls their threads sleep instead of spinning, which took
+        # the cores from the reading of the next picture (predict_image was 40x the model's time)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -275,10 +278,16 @@ class Prediction:
         return result
 
 
+READERS = ("rules", "learned")  # imaging.read, reading.learned.read
+
+
 class Predictor:
     """Digits from pictures, arrays or pixels with an ONNX model (default: the shipped one)."""
 
-    def __init__(self, model=None, threshold=DEFAULT_THRESHOLD, threads: Optional[int] = None, detect=True, top_k=3):
+    def __init__(self, model=None, threshold=DEFAULT_THRESHOLD, threads: Optional[int] = None, detect=True, top_k=3, reader="rules"):
+        if reader not in READERS:
+            raise DigitrecError(f"--reader must be one of {', '.join(READERS)}, got {reader!r}")
+        self.reader = reader
         if not 0.0 <= threshold <= 1.0:
             raise DigitrecError(f"--threshold must be between 0 and 1, got {threshold}")
         if not 1 <= top_k <= 10:
@@ -300,7 +309,8 @@ class Predictor:
 
     def settings(self) -> dict:
         """What it takes to make the same Predictor in another process."""
-        return {"model": str(self.model_path), "threshold": self.threshold, "detect": self.detector is not None, "top_k": self.top_k}
+        return {"model": str(self.model_path), "threshold": self.threshold, "detect": self.detector is not None, "top_k": self.top_k,
+                "reader": self.reader}
 
     def predict_paths(self, paths, multi=False, workers=None, engine="local", skip=None, ray_address=None):
         """Predictions for pictures, folders, list files, Kaggle CSV and IDX files, in input order,
@@ -410,12 +420,19 @@ class Predictor:
         ]
         return Prediction(label, digits, seconds=seconds)
 
+    def read(self, source, multi=False, name=None):
+        """The picture's `imaging.Reading` by this predictor's reader: the rules of `imaging.read`,
+        or the learned stage of `reading.learned.read`."""
+        if self.reader == "learned":
+            from .reading.learned import read
+        else:
+            from .imaging import read
+        return read(source, multi=multi, name=name)
+
     def predict_image(self, source, multi=False, name=None) -> Prediction:
         """Prediction for a picture: a path, bytes or a PIL image."""
-        from .imaging import read
-
         started = time.perf_counter()
-        reading = read(source, multi=multi, name=name)
+        reading = self.read(source, multi=multi, name=name)
         label = name or (str(source) if isinstance(source, (str, Path)) else "image")
         pixels = to_score(reading)
         probabilities, digit_scores = self.scores(np.stack(pixels)) if pixels else (None, None)

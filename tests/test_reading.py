@@ -1,0 +1,105 @@
+"""The learned reader: its working picture, the segmenter's ONNX export, and digits from its output."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitrec.reading import learned, segmenter
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def test_working_picture_shrinks_big_pictures_and_enlarges_small_ones():
+    picture, factor = segmenter.working_picture(Image.new("RGB", (1000, 600), "white"))
+    assert (picture.shape, factor) == ((150, 250, 3), 4)
+    assert picture.dtype == np.float32 and picture.max() == 1.0
+    picture, factor = segmenter.working_picture(Image.new("L", (28, 28), 0))
+    assert (picture.shape, factor) == ((112, 112, 3), 0.25)
+
+
+def test_strokes_on_a_transparent_canvas_are_dark_ink_on_white():
+    canvas = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).line([(100, 20), (100, 180)], fill=(255, 255, 255, 255), width=10)
+    picture, _ = segmenter.working_picture(canvas)
+    assert picture[100, 100].max() == 0.0 and picture[100, 20].min() == 1.0
+
+
+def test_padded_repeats_the_edges_up_to_the_network_stride():
+    picture = np.arange(5 * 7 * 3, dtype=np.float32).reshape(5, 7, 3)
+    out = segmenter.padded(picture)
+    assert out.shape == (16, 16, 3)
+    assert np.array_equal(out[:5, :7], picture) and np.array_equal(out[15, 15], picture[4, 6])
+
+
+def test_segmenter_onnx_export_answers_like_keras():
+    keras = pytest.importorskip("keras")
+    import onnxruntime
+
+    from digitrec.export import graph_to_onnx
+
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        from build_segmenter import segmenter_model
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    keras.utils.set_random_seed(3)
+    model = segmenter_model()
+    assert model.count_params() <= 300_000
+    session = onnxruntime.InferenceSession(graph_to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    picture = np.random.default_rng(0).random((1, 48, 80, 3), dtype=np.float32)
+    expected = model.predict(picture, verbose=0)
+    got = session.run(None, {"image": picture})[0]
+    assert got.shape == expected.shape == (1, 24, 40, 1)
+    assert np.abs(got - expected).max() < 1e-5
+
+
+def test_the_shipped_segmenter_finds_a_digit_and_not_the_ruled_lines():
+    image = Image.new("L", (400, 300), 235)
+    draw = ImageDraw.Draw(image)
+    for y in range(20, 300, 40):
+        draw.line([(0, y), (400, y)], fill=170, width=2)
+    draw.line([(160, 70), (240, 70), (190, 230)], fill=20, width=9)  # a 7
+    reading = learned.read(image)
+    assert len(reading.digits) == 1 and not reading.parts
+    left, top, right, bottom = reading.digits[0].box
+    assert 140 <= left <= 170 and 50 <= top <= 80 and 230 <= right <= 260 and 215 <= bottom <= 250
+
+
+def test_an_empty_page_holds_no_digit():
+    assert learned.read(Image.new("RGB", (300, 200), (240, 238, 230))).digits == []
+
+
+def test_the_shipped_segmenter_has_its_card():
+    import json
+
+    card = json.loads(segmenter.PRETRAINED.with_name("segmenter_card.json").read_text())
+    assert card["trained_with"].startswith("python scripts/build_segmenter.py")
+    assert card["parameters"] <= 300_000
+    assert card["held_out"]["ink found (recall)"] >= 0.9 and card["held_out"]["found that is ink (precision)"] >= 0.9
+
+
+def test_reader_setting_is_checked():
+    from digitrec.errors import DigitrecError
+    from digitrec.inference import Predictor
+
+    with pytest.raises(DigitrecError, match="--reader must be one of rules, learned"):
+        Predictor(reader="magic")
+    assert Predictor(reader="learned").settings()["reader"] == "learned"
+
+
+def test_predict_reads_a_folder_with_the_learned_reader(tmp_path):
+    from conftest import cli_in_fresh_python
+
+    for digit, stroke in ((7, [(60, 50), (140, 50), (90, 170)]), (1, [(100, 40), (100, 170)])):
+        image = Image.new("RGB", (200, 200), (236, 234, 228))
+        ImageDraw.Draw(image).line(stroke, fill=(30, 30, 80), width=9)
+        image.save(tmp_path / f"{digit}.jpg", quality=90)
+    code, _, output = cli_in_fresh_python(["predict", tmp_path, "--reader", "learned", "--workers", "2", "--json"], timeout=180)
+    assert code == 0, output
+    import json
+
+    answers = {Path(row["path"]).name: row["digit"] for row in json.loads(output[: output.rindex("\n{")])}
+    assert answers == {"7.jpg": 7, "1.jpg": 1}
