@@ -7,7 +7,7 @@ MNIST test set, as pixels and as the tutorials plot it (nine white-on-black pane
 conditions are also measured with real handwriting rather than our own stroke skeletons. A digit counts as read when the answer is right and not uncertain; a non-digit
 counts as flagged when the answer is "no digit found" or uncertain.
 
-    python benchmarks/real_pictures.py                 # both readers side by side, about 30 minutes here; writes the README table
+    python benchmarks/real_pictures.py                 # both readers side by side (a process each), about 35 minutes here; writes the README table
     python benchmarks/real_pictures.py --count 50      # fewer generated pictures per category
     python benchmarks/real_pictures.py --real-only --reader learned   # the real sets alone, printed
 """
@@ -15,6 +15,7 @@ counts as flagged when the answer is "no digit found" or uncertain.
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -339,11 +340,13 @@ def table(results):
     return "\n".join(lines)
 
 
-def measure(predictor, args) -> dict:
-    """Every row for one reader."""
+def measure(job) -> dict:
+    """Every row for one reader: `job` is (reader, pictures per digit category, non-digits)."""
+    reader, digit_count, non_digit_count = job
+    predictor = Predictor(reader=reader)
     categories = {}
     for name in CATEGORIES:
-        count = args.non_digits if name == "not a digit" else args.count
+        count = non_digit_count if name == "not a digit" else digit_count
         categories[name] = category_row(predictor, name, count)
         print(f"{predictor.reader}: {name}: {categories[name]['outcomes']}", file=sys.stderr)
     return {
@@ -375,8 +378,11 @@ def main():
             predictor = Predictor(reader=reader)
             print(json.dumps({reader: {"real photos": real_photos_rows(predictor), "real non-digits": real_non_digit_rows(predictor)}}, indent=2))
         return
+    jobs = [(reader, args.count, args.non_digits) for reader in readers]
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:  # the readers side by side, a process each
+        measured = pool.map(measure, jobs)
     results = {
-        "readers": {reader: measure(Predictor(reader=reader), args) for reader in readers},
+        "readers": dict(zip(readers, measured)),
         "measured": time.strftime("%Y-%m-%d"),
         "machine": machine_description(),
         "commit": current_commit(),
