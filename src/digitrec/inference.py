@@ -112,9 +112,6 @@ class OnnxModel:
         if not self.path.is_file():
             raise DigitrecError(f"{self.path}: no such ONNX model file")
         options = onnxruntime.SessionOptions()
-        # the models are small: between calls their threads sleep instead of spinning, which took
-        # the cores from the reading of the next picture (predict_image was 40x the model's time)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
