@@ -320,7 +320,7 @@ def rows_of(results):
                       f"{100 * share(plotted, 'wrong'):.1f} % wrong, {100 * share(plotted, 'missed'):.1f} % in figures not read whole",
                       f"≥{100 * TARGETS['digits']:.0f} %"))
     for condition, row in results["hwd-1000 in conditions"].items():
-        lines.append((f"hwd-1000 digits (every 5th), {condition}", row["count"],
+        lines.append((f"hwd-1000 digits in a condition: {condition}", row["count"],
                       f"**{100 * share(row, 'read'):.0f} %** read; {100 * share(row, 'uncertain'):.0f} % uncertain, {100 * share(row, 'wrong'):.0f} % wrong",
                       f"≥{100 * TARGETS['digits']:.0f} %"))
     return lines
@@ -341,8 +341,9 @@ def table(results):
 
 
 def measure(job) -> dict:
-    """Every row for one reader: `job` is (reader, pictures per digit category, non-digits)."""
-    reader, digit_count, non_digit_count = job
+    """Every row for one reader: `job` is (reader, pictures per digit category, non-digits, every
+    how many hwd-1000 digits are put into the conditions)."""
+    reader, digit_count, non_digit_count, hwd_every = job
     predictor = Predictor(reader=reader)
     categories = {}
     for name in CATEGORIES:
@@ -355,7 +356,7 @@ def measure(job) -> dict:
         "real photos": real_photos_rows(predictor),
         "real non-digits": real_non_digit_rows(predictor),
         "hwd-1000": hwd_row(predictor),
-        "hwd-1000 in conditions": hwd_conditions_rows(predictor),
+        "hwd-1000 in conditions": hwd_conditions_rows(predictor, every=hwd_every),
         "mnist": mnist_row(predictor),
         "mnist pictures": mnist_pictures_row(predictor),
         "mnist plotted": plotted_row(predictor),
@@ -367,6 +368,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100, help="generated pictures per digit category (default: 100)")
     parser.add_argument("--non-digits", type=int, default=NON_DIGITS, help=f"generated non-digits (default: {NON_DIGITS})")
+    parser.add_argument("--hwd-every", type=int, default=5, help="every how many hwd-1000 digits are put into each condition (default: 5)")
     parser.add_argument("--reader", choices=["rules", "learned", "both"], default="both", help="which reader reads the pictures (default: both, side by side)")
     parser.add_argument("--no-readme", dest="readme", action="store_false", help="do not rewrite the README table")
     parser.add_argument("--real-only", action="store_true", help="only the real sets of ../shared/data (real-photos, real-non-digits); "
@@ -378,7 +380,7 @@ def main():
             predictor = Predictor(reader=reader)
             print(json.dumps({reader: {"real photos": real_photos_rows(predictor), "real non-digits": real_non_digit_rows(predictor)}}, indent=2))
         return
-    jobs = [(reader, args.count, args.non_digits) for reader in readers]
+    jobs = [(reader, args.count, args.non_digits, args.hwd_every) for reader in readers]
     with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:  # the readers side by side, a process each
         measured = pool.map(measure, jobs)
     results = {
@@ -387,6 +389,8 @@ def main():
         "machine": machine_description(),
         "commit": current_commit(),
         "command": "python benchmarks/real_pictures.py" + (f" --count {args.count}" if args.count != 100 else "")
+                   + (f" --non-digits {args.non_digits}" if args.non_digits != NON_DIGITS else "")
+                   + (f" --hwd-every {args.hwd_every}" if args.hwd_every != 5 else "")
                    + (f" --reader {args.reader}" if args.reader != "both" else ""),
     }
     write_results(RESULTS, results)
