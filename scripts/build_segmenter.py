@@ -143,7 +143,7 @@ def with_ghosts(image: Image.Image, blank: Image.Image, ink: np.ndarray, rng) ->
         centre = (rng.uniform(0, image.width), rng.uniform(0, image.height))
         DRAW_STROKES(marks, strokes, centre, height * rng.uniform(0.5, 1.2), max(1.0, height * rng.uniform(0.03, 0.12)), 255)
     strength = np.asarray(marks.filter(ImageFilter.GaussianBlur(rng.uniform(0, 2))), np.float32)[..., None] / 255 * rng.uniform(0.08, 0.3)
-    return tuple(Image.fromarray(np.clip(np.asarray(picture, np.float32) / 255 * (1 - strength) + colour * strength, 0, 1).__mul__(255).astype(np.uint8))
+    return tuple(Image.fromarray((np.clip(np.asarray(picture, np.float32) / 255 * (1 - strength) + colour * strength, 0, 1) * 255).astype(np.uint8))
                  for picture in (image, blank))
 
 

@@ -130,7 +130,3 @@ def closer_look(image: Image.Image, reading: Reading, factor: int, multi: bool, 
         return None
     return imaging.moved_reading(closer, box, scale_x, scale_y)
 
-
-def prepare(source, multi=False, name=None):
-    """The digits of `read` alone: a list of `DigitImage`, left to right, empty when none."""
-    return read(source, multi, name).digits
