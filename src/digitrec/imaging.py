@@ -132,6 +132,8 @@ class Reading:
     #   holds the first of each
     several: bool = False  # without multi: the parts are certainly separate digits (several panels)
     doubt: Optional[str] = None  # why what was read may be no handwriting at all, though it is ink-like
+    apart: bool = False  # without multi: the parts lie apart, so the one part that alone reads as a digit,
+    #   beside parts that read as none, is the answer (`reading.learned`)
 
 
 def open_image(source, name=None) -> Image.Image:

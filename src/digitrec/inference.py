@@ -407,7 +407,9 @@ class Predictor:
             # without multi: pieces side by side that are each a confident digit, while all of them
             # together are not (a 0 drawn with a gap is two "1"s but also a good 0), are a number
             confident = (digit_scores >= self.detector_threshold) & (probabilities.max(axis=1) >= self.threshold)
-            if reading.several or (not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2):
+            if reading.apart and not confident[0]:
+                reading, probabilities, digit_scores, reason = self.alone(reading, probabilities, digit_scores, confident)
+            elif not reading.apart and (reading.several or (not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2)):
                 reason = SEVERAL_DIGITS
         if reading.doubt:  # what the picture is around the digit outweighs how the digit reads
             reason = f"{NOT_A_DIGIT} ({reading.doubt})"
@@ -416,6 +418,28 @@ class Predictor:
             for row, d, score in zip(probabilities, reading.digits, digit_scores)
         ]
         return Prediction(label, digits, seconds=seconds)
+
+    def alone(self, reading, probabilities, digit_scores, confident):
+        """(reading, probabilities, digit scores, reason) for parts that lie apart (`Reading.apart`).
+        The parts that count are those the detector calls digits and at least `part_height` as
+        tall as the tallest confident one: print, icons and specks round a digit do not. One that
+        counts and is confident is the answer (a digit beside print, an icon or a finger); two
+        confident ones are several digits; else all is as it was."""
+        from .reading.learned import SETTINGS
+
+        first = len(reading.digits)
+        heights = np.array([part.box[3] - part.box[1] for part in reading.parts])
+        sure = confident[first:]
+        if not sure.any():
+            return reading, probabilities, digit_scores, None
+        counted = (digit_scores[first:] >= self.detector_threshold) & (heights >= SETTINGS.part_height * heights[sure].max())
+        if np.count_nonzero(sure & counted) >= 2:
+            return reading, probabilities, digit_scores, SEVERAL_DIGITS
+        if np.count_nonzero(counted) != 1:
+            return reading, probabilities, digit_scores, None
+        chosen = int(np.flatnonzero(counted)[0])
+        keep = slice(first + chosen, first + chosen + 1)
+        return dataclasses.replace(reading, digits=[reading.parts[chosen]], parts=[]), probabilities[keep], digit_scores[keep], None
 
     def read(self, source, multi=False, name=None):
         """The picture's `imaging.Reading` by this predictor's reader: the rules of `imaging.read`,
