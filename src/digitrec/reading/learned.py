@@ -124,7 +124,9 @@ def clusters(labels: np.ndarray, keep: list, reach: float) -> list:
 
 def noiseless_ink(picture: np.ndarray, settings: ReadSettings) -> Optional[np.ndarray]:
     """The ink of a picture without noise (a drawing app's canvas, not shrunk), when it is one piece: how far
-    each working pixel is from the one colour that all its edges have, as a share of the farthest.
+    each working pixel is from the one colour that all its edges have, as a share of the stroke's
+    typical distance (the median of those at least half the farthest; a pen pressed harder at one
+    spot leaves the rest of the stroke ink).
     A camera, a scanner or JPEG never leaves a picture's edges one exact colour; what a canvas
     holds besides one piece of writing (a frame, a ring, a second digit) is more than one piece,
     and goes to the segmenter. None when the picture is not such a canvas."""
@@ -135,7 +137,7 @@ def noiseless_ink(picture: np.ndarray, settings: ReadSettings) -> Optional[np.nd
     farthest = distance.max()
     if farthest == 0 or np.count_nonzero(distance) > 0.5 * distance.size:
         return None
-    ink = distance / farthest
+    ink = np.minimum(distance / np.median(distance[distance >= farthest / 2]), 1)  # the stroke's own darkness is ink, not its darkest spot's
     if imaging.label_components(ink >= settings.faint)[1] != 1:
         return None
     return ink
