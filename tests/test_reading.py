@@ -152,3 +152,13 @@ def test_digits_cropped_to_their_ink_are_read(hwd_dir):
         answer = predictor.predict_image(crop)
         read += answer.text == row["label"] and not answer.uncertain
     assert read >= len(rows) - 1, read
+
+
+def test_a_piece_without_ink_normalises_to_an_empty_picture():
+    """A cut through the learned reader's hysteresis can leave a piece of faint pixels only (ink 0
+    after scaling): it gives an empty 28x28 (the detector's "not a digit"), never an IndexError."""
+    ink = np.zeros((40, 30), np.float32)
+    mask = np.zeros((40, 30), bool)
+    mask[5:30, 10:14] = True
+    pixels = learned.imaging.normalise_digit(ink, mask)
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8 and not pixels.any()

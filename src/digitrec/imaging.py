@@ -1467,6 +1467,8 @@ def normalise_digit(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if np.count_nonzero(eroded > 127) > 0.25 * np.count_nonzero(array > 127):
             array = eroded
     ys, xs = np.flatnonzero(array.any(axis=1)), np.flatnonzero(array.any(axis=0))
+    if ys.size == 0:  # a piece of faint pixels only (a cut through the learned reader's hysteresis): no ink
+        return np.zeros((28, 28), np.uint8)
     cropped = Image.fromarray(array[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1])
     boxed = np.asarray(fit_box(cropped, BOX_SIZE), dtype=np.float32)
     peak = boxed.max()
