@@ -12,7 +12,7 @@ export DIGITREC_DATA_DIR
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test bench pretrained detector segmenter venv clean browser
+.PHONY: demo test test-fast bench pretrained detector segmenter venv clean browser
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 tests
+
+# Everything but the tests marked slow (Ray clusters, kills and resumes, training runs, big photos).
+test-fast: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=10 -m "not slow" tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/real_pictures.py

@@ -73,6 +73,7 @@ def test_list_inputs_in_order_with_every_kind(tmp_path, small_mnist):
     assert batch.count_inputs(paths) == len(items)
 
 
+@pytest.mark.slow
 def test_workers_answer_as_one_picture_at_a_time(predictor, picture_folder):
     pictures = sorted(picture_folder.rglob("*.*"))
     one_by_one = [comparable(predictor.predict_image(path, name=str(path))) for path in pictures]
@@ -184,6 +185,7 @@ def data_rows(path):
     return path.read_bytes().count(b"\n") - 1 if path.exists() else 0
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_gives_every_input_exactly_once(hwd_dir, tmp_path):
     folder = tmp_path / "many"
     pictures = sorted((hwd_dir / "img").glob("*.png"))

@@ -37,6 +37,7 @@ def assert_clean_run(out, epochs):
     return history
 
 
+@pytest.mark.slow
 def test_kill_9_mid_epoch_then_resume(mnist_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--model", "fast", "--limit", "3000", "--epochs", "3", "--batch-size", "64", "--data-dir", mnist_dir]
@@ -57,6 +58,7 @@ def test_kill_9_mid_epoch_then_resume(mnist_dir, tmp_path):
     assert rates[0] > rates[1] > rates[2]  # the one-cycle schedule went on where it was, not from its start
 
 
+@pytest.mark.slow
 def test_kill_9_during_the_save_then_resume(mnist_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--model", "fast", "--limit", "2000", "--epochs", "1", "--batch-size", "64", "--data-dir", mnist_dir]
@@ -70,6 +72,7 @@ def test_kill_9_during_the_save_then_resume(mnist_dir, tmp_path):
     assert_clean_run(out, 1)
 
 
+@pytest.mark.slow
 def test_a_fixed_steps_recipe_resumes_bit_for_bit(small_mnist, tmp_path, monkeypatch):
     config = TrainConfig.from_recipe("codeastar_cnn", epochs=3, steps_per_epoch=8, batch_size=32)
     whole = train(config, mnist=small_mnist, out_dir=tmp_path / "whole")
@@ -131,6 +134,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path, small_mnist):
         train(TrainConfig.from_recipe("fast", epochs=3), mnist=small_mnist, out_dir=out, resume=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("killed_after", [1, 2])
 def test_a_run_with_weights_ema_resumes_to_the_same_average(small_mnist, tmp_path, monkeypatch, killed_after):
     # the average is in the checkpoint; killed after the last epoch, while saving, nothing is left to

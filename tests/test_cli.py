@@ -65,6 +65,7 @@ def test_corrupt_data_exits_1(tmp_path, mnist_dir):
     assert code == 1
 
 
+@pytest.mark.slow
 def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     out_dir = tmp_path / "run"
     # with a weights average (--ema), weight decay and test-time shifts: the saved model, compiled
@@ -98,6 +99,7 @@ def test_train_evaluate_export_end_to_end(mnist_dir, tmp_path, capsys):
     assert legacy_metrics["confusion_matrix"] == saved["confusion_matrix"]
 
 
+@pytest.mark.slow
 def test_test_shifts_off_saves_the_bare_network(mnist_dir, tmp_path, capsys):
     import keras
 
@@ -392,6 +394,7 @@ def test_a_bad_ema_momentum_is_one_line(mnist_dir, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []  # no run folder, nothing half-written
 
 
+@pytest.mark.slow
 def test_keras_is_imported_quietly_without_the_optional_modules_it_does_not_need():
     # cli.quiet_tensorflow: no absl/oneDNN chatter on stderr, and Keras comes up without pyplot,
     # pandas and scikit-learn (all installed here); Keras works, and they import normally afterwards

@@ -23,6 +23,7 @@ def inputs(tmp_path_factory, small_mnist):
     return [folder, test_csv]
 
 
+@pytest.mark.slow
 def test_ray_gives_the_same_rows_as_the_local_engine(inputs, tmp_path, capsys):
     local, on_ray = tmp_path / "local.csv", tmp_path / "ray.csv"
     assert main(["predict", *map(str, inputs), "--output", str(local), "--multi"]) == 1  # the broken file

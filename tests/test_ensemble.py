@@ -11,6 +11,8 @@ from digitrec.ensemble import build_ensemble, is_ensemble
 from digitrec.errors import DigitrecError
 from digitrec.training import train
 
+pytestmark = pytest.mark.slow  # every test here trains ensemble members (make test-fast leaves them out)
+
 
 @pytest.fixture(scope="module")
 def members(small_mnist, tmp_path_factory):

@@ -212,6 +212,7 @@ def test_solid_dark_shapes_are_not_panels():
     assert correlation(digit.pixels, imaging.prepare(seven(canvas=(300, 300), pen=12))[0].pixels) > 0.6
 
 
+@pytest.mark.slow
 def test_pictures_made_the_ordinary_ways_hold_no_panels():
     # paper, shadows, frames, ruled lines, several digits, non-digits: none is read as panels or plots
     # (the README's check runs 300 a category; a sample here)
@@ -671,6 +672,7 @@ def test_marks_around_the_digit_are_counted_within_a_quarter_of_its_size():
     assert imaging.marks_around(labels, list(range(1, 23)), strong) == 0  # nothing around what is kept
 
 
+@pytest.mark.slow
 def test_photos_of_things_are_busy_around_what_is_read_and_writing_on_paper_is_not():
     # the edges and textures of a photo leave dozens of pieces around whatever passes for the digit;
     # writing on paper, made in any of the benchmark's ways, next to none (benchmarks/marks_around.py:

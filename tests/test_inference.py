@@ -255,7 +255,7 @@ def test_several_digits_without_multi_say_so(predictor):
         ("screenshot of a drawing app", 11),
         ("speckled scan", 11),
         ("cropped close round the digit", 11),
-        ("small digit on a big phone photo", 11),
+        pytest.param("small digit on a big phone photo", 11, marks=pytest.mark.slow),  # 4000x3000 photos: 30 s
         ("notebook page, red margin", 11),
         ("printed worksheet", 11),
         ("page held in a hand", 11),
@@ -279,6 +279,7 @@ def test_touching_digits_are_never_a_confident_wrong_number(predictor):
     assert len(wrong) <= 1, wrong
 
 
+@pytest.mark.slow
 def test_numbers_written_small_on_a_big_photo_are_read_digit_by_digit(predictor):
     # 40-100 px tall on a 3000-4000 px photo: once the photo is shrunk, the digits ran together
     pictures = category_set("a number on a big phone photo (--multi)", 8, seed=12)
@@ -297,6 +298,7 @@ def test_hwd_digits_drawn_by_a_person_are_read(predictor, hwd_dir):
     assert sum(read) >= 99
 
 
+@pytest.mark.slow
 def test_hwd_digits_50_px_tall_on_a_big_noisy_photo_are_read(predictor, hwd_dir):
     # 1.7 % of the photo's height: 6-7 px once it is shrunk to be cleaned, and there the darkest of
     # 49 noisy pixels made specks as strong as its strokes; 5 of these 20 were read before

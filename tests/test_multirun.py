@@ -30,6 +30,7 @@ def test_jobs_are_named_after_what_they_change():
     assert dict(jobs[0].overrides) == {"learning_rate": 0.005, "epochs": 1, "validation_split": 0.08}
 
 
+@pytest.mark.slow
 def test_ray_members_make_the_same_ensemble_as_the_same_runs_locally(mnist_dir, tmp_path):
     out = tmp_path / "ray-ensemble"
     finished = cli("ensemble", "--train", "fast", "--seeds", 0, 1, "--epochs", 1, "--limit", 2000, "--engine", "ray",
@@ -93,6 +94,7 @@ def test_a_summary_takes_the_saved_models_held_out_figure_when_it_has_one(tmp_pa
     assert summary(job, tmp_path)["validation_accuracy"] == 0.992
 
 
+@pytest.mark.slow
 def test_a_killed_ray_worker_is_retried_and_its_run_continues(mnist_dir, tmp_path):
     process, found = members_training(tmp_path, mnist_dir, "fast-seed0", "--engine", "ray")
     from pathlib import Path
@@ -107,6 +109,7 @@ def test_a_killed_ray_worker_is_retried_and_its_run_continues(mnist_dir, tmp_pat
     assert leftovers == []
 
 
+@pytest.mark.slow
 def test_a_failing_member_is_one_line_and_finished_runs_are_kept(mnist_dir, tmp_path):
     finished = cli("ensemble", "--train", "fast", "--seeds", 0, 1, "--epochs", 1, "--limit", 500, "--out", tmp_path / "e",
                    "--data-dir", tmp_path / "no-mnist-here", timeout=300)
@@ -116,6 +119,7 @@ def test_a_failing_member_is_one_line_and_finished_runs_are_kept(mnist_dir, tmp_
     assert not (tmp_path / "e").exists()
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_trained_again_unless_its_settings_differ(small_mnist, mnist_dir, tmp_path):
     jobs = [Job("a", "fast", (("seed", 0), ("epochs", 1), ("limit", 600))), Job("b", "fast", (("seed", 1), ("epochs", 1), ("limit", 600)))]
     first = run_jobs(jobs, tmp_path, workers=2, data_dir=mnist_dir)
@@ -126,6 +130,7 @@ def test_a_finished_run_is_not_trained_again_unless_its_settings_differ(small_mn
         run_jobs([Job("a", "fast", (("seed", 0), ("epochs", 1), ("limit", 700)))], tmp_path, data_dir=mnist_dir)
 
 
+@pytest.mark.slow
 def test_sweep_compares_on_held_out_training_images(mnist_dir, tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["sweep", "--model", "keras_mnist_cnn", "--learning-rate", "0.5", "1.0", "--epochs", "1", "--limit", "1000",
@@ -144,6 +149,7 @@ def test_sweep_compares_on_held_out_training_images(mnist_dir, tmp_path, capsys)
         assert float(row["validation_accuracy"]) == pytest.approx(history["val_accuracy"][-1])
 
 
+@pytest.mark.slow
 def test_local_runs_import_neither_ray_nor_torch(mnist_dir, tmp_path):
     from conftest import cli_in_fresh_python
 
@@ -160,6 +166,7 @@ def test_local_runs_import_neither_ray_nor_torch(mnist_dir, tmp_path):
     assert (tmp_path / "one" / "curves.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_a_killed_local_run_is_tried_again_from_its_checkpoint(mnist_dir, tmp_path):
     process, found = members_training(tmp_path, mnist_dir, "fast-seed1")
     os.kill(found[0], signal.SIGKILL)  # the `digitrec train` process itself

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here trains on a Ray cluster or waits for one (make test-fast leaves them out)
+
 pytest.importorskip("ray")
 pytest.importorskip("torch")
 

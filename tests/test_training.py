@@ -189,6 +189,7 @@ def test_elastic_settings_are_saved_with_the_recipe_and_old_configs_still_load()
     assert "elastic" not in get_spec("robust").recipe.describe()
 
 
+@pytest.mark.slow
 def test_random_affine_is_the_same_on_pytorch(tmp_path):
     # Ray's workers run Keras on PyTorch (parallel.py): the same transforms (and elastic fields) move the pixels alike
     pytest.importorskip("torch")
@@ -249,6 +250,7 @@ def test_interrupted_run_leaves_nothing(small_mnist, tmp_path, monkeypatch):
     assert [path.name for path in tmp_path.iterdir()] == [".run.resume"]
 
 
+@pytest.mark.slow
 def test_kaggle_train_csv_end_to_end(small_mnist, tmp_path, capsys):
     """Seed 003's flow from the command line: train on train.csv with an 8 % split, then write a submission."""
     from digitrec.cli import main
@@ -279,6 +281,7 @@ def test_kaggle_train_csv_end_to_end(small_mnist, tmp_path, capsys):
     assert "has no label column" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_no_validation_trains_on_every_image_for_fixed_epochs(small_mnist, tmp_path, capsys):
     """--validation-split 0: the final fit of a chosen recipe, on all the training rows."""
     from digitrec.cli import main
@@ -315,6 +318,7 @@ def test_no_validation_trains_on_every_image_for_fixed_epochs(small_mnist, tmp_p
     assert "validation accuracy" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_progress_bar_inside_each_epoch_and_a_line_per_epoch(small_mnist, capsys):
     # validating on the test set, as the tutorials' recipes do: the figures are called "test_"
     config = TrainConfig.from_recipe("fast", epochs=2, limit=1024, batch_size=128, validation="test")
@@ -337,6 +341,7 @@ def test_silent_by_default(small_mnist, capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow
 def test_weights_ema_is_the_saved_model_and_what_is_validated(small_mnist, monkeypatch):
     from digitrec import training
     from digitrec.evaluation import evaluate
@@ -398,6 +403,7 @@ def test_ema_momentum_is_checked():
         TrainConfig.from_recipe("fast", ema_momentum=1.5)
 
 
+@pytest.mark.slow
 def test_test_time_shifts_are_the_saved_model_and_its_held_out_figures(small_mnist, tmp_path):
     from digitrec import training
     from digitrec.ensemble import SHIFTS, is_ensemble, members_of, shifts_of
