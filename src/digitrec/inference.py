@@ -409,7 +409,7 @@ class Predictor:
             confident = (digit_scores >= self.detector_threshold) & (probabilities.max(axis=1) >= self.threshold)
             if reading.apart and not confident[0]:
                 reading, probabilities, digit_scores, reason = self.alone(reading, probabilities, digit_scores, confident)
-            elif not reading.apart and (reading.several or (not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2)):
+            elif reading.several or (not confident[0] and np.count_nonzero(confident[len(reading.digits) :]) >= 2):
                 reason = SEVERAL_DIGITS
         if reading.doubt:  # what the picture is around the digit outweighs how the digit reads
             reason = f"{NOT_A_DIGIT} ({reading.doubt})"

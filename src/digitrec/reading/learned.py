@@ -80,7 +80,8 @@ def read_image(image: Image.Image, multi: bool, settings: ReadSettings, segmente
         return DigitImage(pixels=imaging.normalise_digit(ink, mask), box=box)
 
     groups = imaging.digit_groups(labels, keep)
-    tallest = max(imaging.bounds(group)[3] - imaging.bounds(group)[1] for group in groups)
+    heights = [imaging.bounds(group)[3] - imaging.bounds(group)[1] for group in groups]
+    tallest = max(heights)
     small = factor if factor > 1 and tallest * step / factor < settings.close_look else None
     if multi:
         options = [[[digit(piece) for piece in option] for option in imaging.split_options(group)] for group in groups]
@@ -90,7 +91,6 @@ def read_image(image: Image.Image, multi: bool, settings: ReadSettings, segmente
         return Reading([digit(imaging.select(labels, keep))], [digit(imaging.select(labels, group)) for group in apart], apart=True), small
     parts = []
     if len(groups) > 1:
-        heights = [imaging.bounds(group)[3] - imaging.bounds(group)[1] for group in groups]
         sizeable = [group for group, height in zip(groups, heights) if height >= settings.part_height * tallest]
         parts = [digit(group) for group in sizeable] if len(sizeable) > 1 else []
     else:
@@ -107,7 +107,8 @@ def clusters(labels: np.ndarray, keep: list, reach: float) -> list:
     sheet usually lie farther off. (Measured on the tune side: the smaller piece's size as the
     measure joined fewer of a letter's pieces, and read 10 more of 367 HASYv2 symbols as digits;
     1.5 heights joined the print to the digit again.)"""
-    boxes = np.array([imaging.bounds(labels == label) for label in keep])
+    left, top, right, bottom, _ = imaging.component_boxes(labels, int(labels.max()))
+    boxes = np.stack([left, top, right, bottom], axis=1)[keep]
     gap_x = np.maximum(boxes[:, None, 0] - boxes[None, :, 2], boxes[None, :, 0] - boxes[:, None, 2])
     gap_y = np.maximum(boxes[:, None, 1] - boxes[None, :, 3], boxes[None, :, 1] - boxes[:, None, 3])
     heights = boxes[:, 3] - boxes[:, 1]
@@ -118,8 +119,8 @@ def clusters(labels: np.ndarray, keep: list, reach: float) -> list:
         if (joined == cluster).all():
             break
         cluster = joined
-    groups = [[keep[i] for i in np.flatnonzero(cluster == c)] for c in np.unique(cluster)]
-    return sorted(groups, key=lambda group: min(boxes[keep.index(label)][0] for label in group))
+    members = sorted((np.flatnonzero(cluster == c) for c in np.unique(cluster)), key=lambda indices: boxes[indices, 0].min())
+    return [[keep[i] for i in indices] for indices in members]
 
 
 def noiseless_ink(picture: np.ndarray, settings: ReadSettings) -> Optional[np.ndarray]:
